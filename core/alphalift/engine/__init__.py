@@ -1,0 +1,59 @@
+"""Inference backends: a model file in, a callable from input tensor to output tensor out.
+
+ONNX Runtime is always there; OpenVINO is used instead when installed (`pip install
+alphalift[openvino]`), on CPUs only, and only for models whose outputs were tested to agree.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from ..models.catalog import ModelSpec
+
+
+class Backend(Protocol):
+    name: str
+    device: str  # "cpu" or "gpu": decides which model file the store hands over
+
+    def run(self, batch: np.ndarray) -> np.ndarray:
+        """NCHW float32 in, the model's first output out."""
+
+
+def thread_count(requested: int | None = None) -> int | None:
+    """Threads for inference: the argument, else ALPHALIFT_THREADS, else the backend's choice."""
+    if requested:
+        return requested
+    value = os.environ.get("ALPHALIFT_THREADS")
+    return int(value) if value else None
+
+
+def preferred_backend_name(spec: ModelSpec, requested: str = "auto") -> str:
+    """"openvino" where it is installed, allowed for this model and no GPU provider is wanted."""
+    requested = os.environ.get("ALPHALIFT_BACKEND", requested)
+    if requested != "auto":
+        return requested
+    from .onnxruntime import gpu_providers_available
+
+    if spec.openvino and not gpu_providers_available():
+        try:
+            import openvino  # noqa: F401
+            return "openvino"
+        except ImportError:
+            pass
+    return "onnxruntime"
+
+
+def create_backend(name: str, model_path_for: "callable[[str], Path]", threads: int | None) -> Backend:
+    """Build a backend; ``model_path_for(device)`` asks the store for the file to load."""
+    if name == "openvino":
+        from .openvino import OpenVinoBackend
+
+        return OpenVinoBackend(model_path_for("cpu"), threads)
+    if name == "onnxruntime":
+        from .onnxruntime import OnnxRuntimeBackend
+
+        return OnnxRuntimeBackend.create(model_path_for, threads)
+    raise ValueError(f"unknown backend {name!r} (use auto, onnxruntime or openvino)")

@@ -1,0 +1,67 @@
+"""ONNX Runtime backend with automatic execution-provider choice and a clean CPU fallback."""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import EngineError
+
+log = logging.getLogger(__name__)
+
+# Most capable first; CPU is always last and always there.
+PROVIDER_PREFERENCE = (
+    "CUDAExecutionProvider",
+    "DmlExecutionProvider",
+    "CoreMLExecutionProvider",
+)
+
+
+def gpu_providers_available() -> list[str]:
+    import onnxruntime as ort
+
+    available = set(ort.get_available_providers())
+    return [p for p in PROVIDER_PREFERENCE if p in available]
+
+
+def _session(path: Path, providers: list[str], threads: int | None):
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    if threads:
+        options.intra_op_num_threads = threads
+    options.log_severity_level = 3
+    return ort.InferenceSession(str(path), options, providers=providers)
+
+
+class OnnxRuntimeBackend:
+    name = "onnxruntime"
+
+    def __init__(self, session, device: str) -> None:
+        self.session = session
+        self.device = device
+        self.input_name = session.get_inputs()[0].name
+        self.output_name = session.get_outputs()[0].name
+        self.providers = session.get_providers()
+
+    @classmethod
+    def create(cls, model_path_for: Callable[[str], Path], threads: int | None) -> "OnnxRuntimeBackend":
+        """Try each available accelerator, then fall back to the CPU with a warning."""
+        for provider in gpu_providers_available():
+            try:
+                session = _session(model_path_for("gpu"), [provider, "CPUExecutionProvider"], threads)
+                if session.get_providers()[0] == provider:
+                    return cls(session, "gpu")
+            except Exception as exc:  # a provider's DLLs/drivers can fail in many ways
+                log.warning("%s failed to start (%s); falling back", provider, exc)
+        try:
+            return cls(_session(model_path_for("cpu"), ["CPUExecutionProvider"], threads), "cpu")
+        except Exception as exc:
+            raise EngineError(f"ONNX Runtime could not load the model: {exc}",
+                              "Run `alphalift models verify`; re-download the model if needed.") from exc
+
+    def run(self, batch: np.ndarray) -> np.ndarray:
+        return self.session.run([self.output_name], {self.input_name: batch})[0]

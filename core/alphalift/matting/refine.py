@@ -1,0 +1,105 @@
+"""The matting stage's order of work, and the resolution each step runs at.
+
+The band is solved at a working resolution (the photo's own up to ``work_side`` pixels on the long
+side), because a 1024 px model mask carries no finer information and the sparse solve grows with
+the band. Larger photos get their alpha from the working-resolution matte by fast guided
+upsampling, which restores strand-level detail from the full-resolution colours.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import numpy as np
+from PIL import Image
+
+from .closed_form import SolverFailed, closed_form_alpha
+from .foreground import estimate_foreground, recover_foreground
+from .guided_filter import guided_filter, guided_upsample
+from .trimap import BACKGROUND, FOREGROUND, UNKNOWN, TrimapSettings, band_radius, make_trimap
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class MattingSettings:
+    trimap: TrimapSettings = field(default_factory=TrimapSettings)
+    work_side: int = 1600
+    eps: float = 1e-5
+    prior_weight: float = 0.001
+    max_iterations: int = 400
+    window_radius: int = 1
+    upsample_radius: int = 2
+    upsample_eps: float = 1e-4
+    snap_low: float = 0.1  # alpha below this becomes 0, above snap_high 1, linear in between:
+    snap_high: float = 1.0  # removes the solver's faint residue over wide bands
+
+
+def _resize(values: np.ndarray, size: tuple[int, int], resample=Image.BILINEAR) -> np.ndarray:
+    if values.ndim == 3:
+        return np.asarray(Image.fromarray(values).resize(size, resample))
+    return np.asarray(Image.fromarray(values.astype(np.float32), "F").resize(size, resample))
+
+
+def fallback_alpha(image: np.ndarray, trimap: np.ndarray, prior: np.ndarray, radius: int) -> np.ndarray:
+    """The stated simpler estimate: the model's probability, guided-filtered by the photo."""
+    alpha = np.clip(guided_filter(image, prior, max(radius, 1), 1e-3), 0.0, 1.0)
+    return snap_known(alpha, trimap)
+
+
+def snap_known(alpha: np.ndarray, trimap: np.ndarray) -> np.ndarray:
+    alpha = alpha.astype(np.float32, copy=True)
+    alpha[trimap == FOREGROUND] = 1.0
+    alpha[trimap == BACKGROUND] = 0.0
+    return alpha
+
+
+def refine_matte(rgb: np.ndarray, probability: np.ndarray, model_size: tuple[int, int],
+                 foreground: bool = True, colour: np.ndarray | None = None,
+                 settings: MattingSettings = MattingSettings()) -> tuple[np.ndarray, np.ndarray]:
+    """(alpha float32 HxW, foreground uint8 HxWx3) for an HxWx3 uint8 photo and its probability.
+
+    ``colour`` is what the foreground falls back to where alpha is 1 (the user's own pixels).
+    """
+    colour = rgb if colour is None else colour
+    height, width = probability.shape
+    scale = min(1.0, settings.work_side / max(height, width))
+    work_size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    small = scale < 1.0
+    work_rgb = _resize(rgb, work_size) if small else rgb
+    work_prob = np.clip(_resize(probability, work_size), 0, 1) if small else probability
+    image = work_rgb.astype(np.float32) / 255.0
+
+    trimap = make_trimap(work_prob, model_size, settings.trimap, image)
+    try:
+        alpha = closed_form_alpha(image, trimap, work_prob, settings.eps, settings.prior_weight,
+                                  settings.max_iterations, radius=settings.window_radius)
+    except SolverFailed as exc:
+        log.warning("matting solver failed (%s); using the guided-filter estimate", exc)
+        radius = band_radius(trimap.shape, model_size, settings.trimap)
+        alpha = fallback_alpha(image, trimap, work_prob, radius)
+
+    if settings.snap_low > 0.0 or settings.snap_high < 1.0:
+        alpha = np.clip((alpha - settings.snap_low) / (settings.snap_high - settings.snap_low), 0.0, 1.0)
+
+    fg_work = bg_work = None
+    if foreground:
+        fg_work, bg_work = estimate_foreground(image, alpha)
+
+    if small:
+        full = rgb.astype(np.float32) / 255.0
+        full_trimap = _resize(trimap, (width, height), Image.NEAREST)
+        upsampled = guided_upsample(image, alpha, full, settings.upsample_radius, settings.upsample_eps)
+        alpha = snap_known(np.clip(upsampled, 0.0, 1.0), full_trimap)
+        if foreground:
+            fg_guess = np.dstack([_resize(fg_work[..., c], (width, height)) for c in range(3)])
+            bg_guess = np.dstack([_resize(bg_work[..., c], (width, height)) for c in range(3)])
+            fg_work = recover_foreground(full, alpha, bg_guess, fg_guess)
+        del full
+    alpha = alpha.astype(np.float32)
+    if not foreground:
+        return alpha, colour
+    fg = np.round(fg_work * 255.0).astype(np.uint8)
+    opaque = alpha >= 1.0
+    fg[opaque] = colour[opaque]
+    return alpha, fg
