@@ -109,14 +109,15 @@ def load_image(path: Path, limit: int | None = None) -> SourceImage:
 
 
 class _pillow_limit:
-    """Align Pillow's own decompression-bomb guard with ours for the duration of a load."""
+    """Let Pillow's decompression-bomb guard stand back by a margin: check_size() runs on the
+    header, before any pixel is decoded, and gives the user's limit and what to do."""
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
 
     def __enter__(self) -> None:
         self.saved = Image.MAX_IMAGE_PIXELS
-        Image.MAX_IMAGE_PIXELS = self.limit
+        Image.MAX_IMAGE_PIXELS = self.limit * 4
 
     def __exit__(self, *exc: object) -> None:
         Image.MAX_IMAGE_PIXELS = self.saved

@@ -65,7 +65,8 @@ def make_trimap(probability: np.ndarray, model_size: tuple[int, int],
     outside = ndimage.distance_transform_edt(~region)
     distance = np.where(region, inside, outside)
     trimap = np.where(region, FOREGROUND, BACKGROUND).astype(np.uint8)
-    inner = max(1.0, settings.inner_band * radius)
+    # A thin subject keeps a core of sure foreground for the solver to propagate from.
+    inner = max(1.0, min(settings.inner_band * radius, 0.5 * float(inside.max())))
     uncertain = (probability > settings.uncertain_low) & (probability < settings.uncertain_high)
     reach = settings.uncertain_reach * radius
     band = np.where(region, distance <= inner, distance <= radius) | (uncertain & (distance <= reach))
