@@ -109,15 +109,15 @@ def load_image(path: Path, limit: int | None = None) -> SourceImage:
 
 
 class _pillow_limit:
-    """Let Pillow's decompression-bomb guard stand back by a margin: check_size() runs on the
-    header, before any pixel is decoded, and gives the user's limit and what to do."""
+    """Pillow's decompression-bomb guard stands aside while ours runs: check_size() reads the
+    header before any pixel is decoded, and its message gives the user's limit and what to do."""
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
 
     def __enter__(self) -> None:
         self.saved = Image.MAX_IMAGE_PIXELS
-        Image.MAX_IMAGE_PIXELS = self.limit * 4
+        Image.MAX_IMAGE_PIXELS = None
 
     def __exit__(self, *exc: object) -> None:
         Image.MAX_IMAGE_PIXELS = self.saved
