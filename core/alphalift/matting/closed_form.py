@@ -66,7 +66,7 @@ def matting_laplacian(image: np.ndarray, centres: np.ndarray, eps: float,
 
 
 def closed_form_alpha(image: np.ndarray, trimap: np.ndarray, prior: np.ndarray,
-                      eps: float = 1e-5, prior_weight: float = 0.02,
+                      eps: float = 1e-5, prior_weight: float | np.ndarray = 0.02,
                       max_iterations: int = 400, tolerance: float = 1e-4,
                       radius: int = 1) -> np.ndarray:
     """Alpha (float32 HxW) with the trimap's known pixels fixed and the band solved.
@@ -87,8 +87,9 @@ def closed_form_alpha(image: np.ndarray, trimap: np.ndarray, prior: np.ndarray,
     l_uk = laplacian[u][:, k]
     known_values = alpha.ravel()[covered[k]]
     prior_u = np.clip(prior.ravel()[covered[u]], 0.0, 1.0).astype(np.float64)
-    system = (l_uu + prior_weight * sparse.identity(len(u), format="csr")).tocsr()
-    rhs = -(l_uk @ known_values) + prior_weight * prior_u
+    weight_u = np.broadcast_to(np.asarray(prior_weight, np.float64), trimap.shape).ravel()[covered[u]]
+    system = (l_uu + sparse.diags(weight_u)).tocsr()
+    rhs = -(l_uk @ known_values) + weight_u * prior_u
     jacobi = sparse.diags(1.0 / system.diagonal())
     solution, info = cg(system, rhs, x0=prior_u, rtol=tolerance, maxiter=max_iterations, M=jacobi)
     if info != 0 or not np.all(np.isfinite(solution)):

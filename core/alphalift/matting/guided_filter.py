@@ -8,7 +8,6 @@ computed at working resolution up to the photo's own resolution, hair strands in
 from __future__ import annotations
 
 import numpy as np
-from PIL import Image
 from scipy import ndimage
 
 
@@ -16,6 +15,19 @@ def _box(values: np.ndarray, radius: int) -> np.ndarray:
     """Mean over a (2r+1)^2 window, per channel, edges reflected."""
     size = [2 * radius + 1, 2 * radius + 1] + [1] * (values.ndim - 2)
     return ndimage.uniform_filter(values, size=size, mode="reflect")
+
+
+def _solve3(matrix: np.ndarray, rhs: np.ndarray) -> np.ndarray:
+    """Solve many symmetric 3x3 systems at once by Cramer's rule (5x faster than linalg.solve)."""
+    a, b, c = matrix[..., 0, 0], matrix[..., 0, 1], matrix[..., 0, 2]
+    e, f, i = matrix[..., 1, 1], matrix[..., 1, 2], matrix[..., 2, 2]
+    co_a, co_b, co_c = e * i - f * f, c * f - b * i, b * f - c * e
+    det = a * co_a + b * co_b + c * co_c
+    co_e, co_f, co_i = a * i - c * c, b * c - a * f, a * e - b * b
+    x, y, z = rhs[..., 0], rhs[..., 1], rhs[..., 2]
+    return np.stack([co_a * x + co_b * y + co_c * z,
+                     co_b * x + co_e * y + co_f * z,
+                     co_c * x + co_f * y + co_i * z], axis=-1) / det[..., None]
 
 
 def guided_coefficients(guide: np.ndarray, source: np.ndarray, radius: int,
@@ -30,7 +42,7 @@ def guided_coefficients(guide: np.ndarray, source: np.ndarray, radius: int,
     var_i = _box(outer.reshape(*guide.shape[:2], 9), radius).reshape(*guide.shape[:2], 3, 3)
     var_i -= mean_i[..., :, None] * mean_i[..., None, :]
     var_i += eps * np.eye(3, dtype=np.float32)
-    a = np.linalg.solve(var_i, cov_ip[..., None])[..., 0]
+    a = _solve3(var_i, cov_ip)
     b = mean_p - np.einsum("hwc,hwc->hw", a, mean_i)
     return _box(a, radius), _box(b, radius)
 
@@ -41,16 +53,14 @@ def guided_filter(guide: np.ndarray, source: np.ndarray, radius: int, eps: float
     return np.einsum("hwc,hwc->hw", a, guide.astype(np.float32, copy=False)) + b
 
 
-def _resize(values: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    if values.ndim == 2:
-        return np.asarray(Image.fromarray(values.astype(np.float32), "F").resize(size, Image.BILINEAR))
-    return np.dstack([_resize(values[..., c], size) for c in range(values.shape[2])])
+def guided_upsample_at(guide_low: np.ndarray, source_low: np.ndarray, rows: np.ndarray,
+                       cols: np.ndarray, colours: np.ndarray, full_shape: tuple[int, int],
+                       radius: int, eps: float) -> np.ndarray:
+    """Fast guided upsampling (fit at low resolution, apply to full-resolution colours), evaluated
+    only at the full-resolution pixels (rows, cols) whose colours are given (N x 3, in [0, 1])."""
+    from .resample import sample
 
-
-def guided_upsample(guide_low: np.ndarray, source_low: np.ndarray, guide_high: np.ndarray,
-                    radius: int, eps: float) -> np.ndarray:
-    """Fast guided upsampling: fit at low resolution, apply to high-resolution colours."""
     a, b = guided_coefficients(guide_low, source_low, radius, eps)
-    size = (guide_high.shape[1], guide_high.shape[0])
-    a_high, b_high = _resize(a, size), _resize(b, size)
-    return np.einsum("hwc,hwc->hw", a_high, guide_high.astype(np.float32, copy=False)) + b_high
+    a_at = sample(a, rows, cols, full_shape)
+    b_at = sample(b, rows, cols, full_shape)
+    return np.einsum("nc,nc->n", a_at, colours) + b_at

@@ -15,8 +15,9 @@ from PIL import Image
 
 from .closed_form import SolverFailed, closed_form_alpha
 from .foreground import estimate_foreground, recover_foreground
-from .guided_filter import guided_filter, guided_upsample
-from .trimap import BACKGROUND, FOREGROUND, UNKNOWN, TrimapSettings, band_radius, make_trimap
+from .guided_filter import guided_filter, guided_upsample_at
+from .resample import sample
+from .trimap import BACKGROUND, FOREGROUND, UNKNOWN, TrimapSettings, band_radius, make_trimap_and_doubts
 
 log = logging.getLogger(__name__)
 
@@ -24,13 +25,16 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class MattingSettings:
     trimap: TrimapSettings = field(default_factory=TrimapSettings)
-    work_side: int = 1600
+    work_side: int = 1024
     eps: float = 1e-5
     prior_weight: float = 0.001
+    confident_weight: float = 0.01
+    confidence_power: float = 8.0
     max_iterations: int = 400
     window_radius: int = 1
     upsample_radius: int = 2
     upsample_eps: float = 1e-4
+    colour_side: int = 512  # long side at which foreground/background colours are estimated
     snap_low: float = 0.1  # alpha below this becomes 0, above snap_high 1, linear in between:
     snap_high: float = 1.0  # removes the solver's faint residue over wide bands
 
@@ -54,6 +58,31 @@ def snap_known(alpha: np.ndarray, trimap: np.ndarray) -> np.ndarray:
     return alpha
 
 
+def _foreground(work_image: np.ndarray, work_alpha: np.ndarray, rgb: np.ndarray,
+                alpha: np.ndarray, colour_side: int) -> np.ndarray:
+    """Foreground colours (uint8 HxWx3) at the photo's resolution.
+
+    Smooth F and B are estimated at up to ``colour_side`` pixels (colours vary slowly); F is then
+    solved exactly from the compositing equation, only where the matte is semi-transparent.
+    """
+    height, width = work_alpha.shape
+    scale = min(1.0, colour_side / max(height, width))
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    if scale < 1.0:
+        work_image = np.dstack([_resize(work_image[..., c], size) for c in range(3)])
+        work_alpha = np.clip(_resize(work_alpha, size), 0, 1)
+    fg_small, bg_small = estimate_foreground(work_image, work_alpha)
+    fg = rgb.copy()
+    rows, cols = np.nonzero((alpha > 0.0) & (alpha < 1.0))
+    if rows.size:
+        colours = rgb[rows, cols].astype(np.float32) / 255.0
+        estimate = recover_foreground(colours, alpha[rows, cols],
+                                      sample(bg_small, rows, cols, alpha.shape),
+                                      sample(fg_small, rows, cols, alpha.shape))
+        fg[rows, cols] = np.round(estimate * 255.0).astype(np.uint8)
+    return fg
+
+
 def refine_matte(rgb: np.ndarray, probability: np.ndarray, model_size: tuple[int, int],
                  foreground: bool = True, colour: np.ndarray | None = None,
                  settings: MattingSettings = MattingSettings()) -> tuple[np.ndarray, np.ndarray]:
@@ -70,9 +99,13 @@ def refine_matte(rgb: np.ndarray, probability: np.ndarray, model_size: tuple[int
     work_prob = np.clip(_resize(probability, work_size), 0, 1) if small else probability
     image = work_rgb.astype(np.float32) / 255.0
 
-    trimap = make_trimap(work_prob, model_size, settings.trimap, image)
+    trimap, doubts = make_trimap_and_doubts(work_prob, model_size, settings.trimap, image)
+    # Trust the model where it is confident, unless the colours doubt it; let colours decide
+    # where it hesitates.
+    confidence = np.abs(2.0 * work_prob - 1.0) ** settings.confidence_power
+    weights = settings.prior_weight + settings.confident_weight * confidence * ~doubts
     try:
-        alpha = closed_form_alpha(image, trimap, work_prob, settings.eps, settings.prior_weight,
+        alpha = closed_form_alpha(image, trimap, work_prob, settings.eps, weights,
                                   settings.max_iterations, radius=settings.window_radius)
     except SolverFailed as exc:
         log.warning("matting solver failed (%s); using the guided-filter estimate", exc)
@@ -82,24 +115,21 @@ def refine_matte(rgb: np.ndarray, probability: np.ndarray, model_size: tuple[int
     if settings.snap_low > 0.0 or settings.snap_high < 1.0:
         alpha = np.clip((alpha - settings.snap_low) / (settings.snap_high - settings.snap_low), 0.0, 1.0)
 
-    fg_work = bg_work = None
-    if foreground:
-        fg_work, bg_work = estimate_foreground(image, alpha)
-
     if small:
-        full = rgb.astype(np.float32) / 255.0
         full_trimap = _resize(trimap, (width, height), Image.NEAREST)
-        upsampled = guided_upsample(image, alpha, full, settings.upsample_radius, settings.upsample_eps)
-        alpha = snap_known(np.clip(upsampled, 0.0, 1.0), full_trimap)
-        if foreground:
-            fg_guess = np.dstack([_resize(fg_work[..., c], (width, height)) for c in range(3)])
-            bg_guess = np.dstack([_resize(bg_work[..., c], (width, height)) for c in range(3)])
-            fg_work = recover_foreground(full, alpha, bg_guess, fg_guess)
-        del full
-    alpha = alpha.astype(np.float32)
+        rows, cols = np.nonzero(full_trimap == UNKNOWN)
+        colours = rgb[rows, cols].astype(np.float32) / 255.0
+        work_alpha = alpha
+        alpha = (full_trimap == FOREGROUND).astype(np.float32)
+        alpha[rows, cols] = np.clip(guided_upsample_at(
+            image, work_alpha, rows, cols, colours, (height, width), settings.upsample_radius,
+            settings.upsample_eps), 0.0, 1.0)
+    else:
+        work_alpha = alpha
+    alpha = alpha.astype(np.float32, copy=False)
     if not foreground:
         return alpha, colour
-    fg = np.round(fg_work * 255.0).astype(np.uint8)
+    fg = _foreground(image, work_alpha, rgb, alpha, settings.colour_side)
     opaque = alpha >= 1.0
     fg[opaque] = colour[opaque]
     return alpha, fg

@@ -58,6 +58,13 @@ def make_trimap(probability: np.ndarray, model_size: tuple[int, int],
                 settings: TrimapSettings = TrimapSettings(),
                 image: np.ndarray | None = None) -> np.ndarray:
     """uint8 HxW trimap (0 background, 128 unknown, 255 foreground) from a soft mask."""
+    return make_trimap_and_doubts(probability, model_size, settings, image)[0]
+
+
+def make_trimap_and_doubts(probability: np.ndarray, model_size: tuple[int, int],
+                           settings: TrimapSettings = TrimapSettings(),
+                           image: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The trimap, and the pixels the model called subject that the photo's colours doubt."""
     region = subject_region(probability, settings)
     radius = band_radius(probability.shape, model_size, settings)
     # Distance to the region's outline, inside and outside, in pixels.
@@ -70,11 +77,13 @@ def make_trimap(probability: np.ndarray, model_size: tuple[int, int],
     uncertain = (probability > settings.uncertain_low) & (probability < settings.uncertain_high)
     reach = settings.uncertain_reach * radius
     band = np.where(region, distance <= inner, distance <= radius) | (uncertain & (distance <= reach))
+    doubts = np.zeros_like(band)
     if settings.colour_reach > 0 and image is not None:
         deep = region & (distance <= settings.colour_reach * radius) & ~band
-        band |= deep & _looks_like_background(image, region, band, int(settings.colour_reach * radius))
+        doubts = deep & _looks_like_background(image, region, band, int(settings.colour_reach * radius))
+        band |= doubts
     trimap[band] = UNKNOWN
-    return trimap
+    return trimap, doubts
 
 
 def _looks_like_background(image: np.ndarray, region: np.ndarray, band: np.ndarray,
