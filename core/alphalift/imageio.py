@@ -18,7 +18,6 @@ from .fsutil import atomic_output
 DEFAULT_MAX_PIXELS = 100_000_000
 MIN_SIDE = 4
 NEUTRAL_GREY = 128  # what transparent pixels look like to the model
-PNG_COMPRESS_LEVEL = 1  # zlib level 1: ~3x faster than Pillow's default 6, files ~10 % larger
 
 
 def max_pixels() -> int:
@@ -123,10 +122,12 @@ class _pillow_limit:
         Image.MAX_IMAGE_PIXELS = self.saved
 
 
-def save_png(image: Image.Image, path: Path, icc_profile: bytes | None = None) -> None:
-    """Write a PNG atomically (temp file, then rename), fast zlib level, ICC kept if given."""
-    params: dict = {"compress_level": PNG_COMPRESS_LEVEL}
-    if icc_profile and image.mode != "L":
-        params["icc_profile"] = icc_profile
+def save_png(image: Image.Image | np.ndarray, path: Path, icc_profile: bytes | None = None) -> None:
+    """Write an 8-bit PNG atomically (temp file, then rename), compressed on every core."""
+    from .fastpng import write_png
+
+    pixels = np.asarray(image)
+    if pixels.dtype == bool:
+        pixels = pixels.astype(np.uint8) * 255
     with atomic_output(Path(path)) as out:
-        image.save(out, format="PNG", **params)
+        write_png(out, pixels, icc_profile)

@@ -70,18 +70,21 @@ def test_fp32_conversion_agrees_with_the_published_fp16_file(store, astronaut):
     assert ((a > 0.5) == (b > 0.5)).mean() > 0.999
 
 
-def test_openvino_agrees_with_onnxruntime(store, astronaut):
+@pytest.mark.parametrize("photo", ["astronaut", "chelsea", "coffee"])
+def test_openvino_agrees_with_onnxruntime(store, photo):
     pytest.importorskip("openvino")
     from alphalift.engine.openvino import OpenVinoBackend
 
+    image = getattr(skimage_data, photo)()
     spec = store.catalog.get(None)
     assert spec.openvino, "the catalogue allows OpenVINO only for models tested here"
     ort = OnnxRuntimeBackend.create(lambda device: store.runtime_path(spec, "cpu"), None)
     ov = OpenVinoBackend(store.runtime_path(spec, "cpu"), None)
-    a, b = segment(astronaut, spec, ort), segment(astronaut, spec, ov)
-    assert np.abs(a - b).max() < 0.01
+    a, b = segment(image, spec, ort), segment(image, spec, ov)
+    # OpenVINO may compute in bf16 (2x faster on CPUs that have it): close, not bit-equal.
+    assert np.abs(a - b).max() < 0.05 and np.abs(a - b).mean() < 0.005
     inter, union = ((a > 0.5) & (b > 0.5)).sum(), ((a > 0.5) | (b > 0.5)).sum()
-    assert inter / union > 0.999
+    assert inter / union > 0.995
 
 
 def test_cli_mask_equals_the_python_api(tmp_path, astronaut, store):

@@ -109,3 +109,22 @@ def test_pixel_limit_stops_decompression_bombs_before_decoding(tmp_path, monkeyp
     monkeypatch.setenv("ALPHALIFT_MAX_PIXELS", "1000")
     with pytest.raises(ImageTooLargeError, match="--max-pixels"):
         load_image(path)
+
+
+@pytest.mark.parametrize("channels", [1, 2, 3, 4])
+@pytest.mark.parametrize("shape", [(1, 1), (5, 7), (700, 33)])
+def test_fast_png_round_trips_through_pillow(tmp_path, channels, shape):
+    rng = np.random.default_rng(channels)
+    pixels = rng.integers(0, 256, shape + (channels,), dtype=np.uint8)
+    pixels[: shape[0] // 2] = 7  # some compressible rows too
+    path = tmp_path / "x.png"
+    save_png(pixels if channels > 1 else pixels[..., 0], path)
+    back = np.asarray(Image.open(path))
+    assert back.reshape(pixels.shape).tolist() == pixels.tolist()
+
+
+def test_fast_png_keeps_the_icc_profile(tmp_path):
+    profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    path = tmp_path / "icc.png"
+    save_png(np.zeros((4, 4, 4), np.uint8), path, icc_profile=profile)
+    assert Image.open(path).info["icc_profile"] == profile
