@@ -2,7 +2,8 @@
 """Install AlphaLift for a user: the core's own environment, the default model, the plug-ins.
 
     python3 installers/install.py core [--demo]     venv + alphalift + default model (+ a sample cut-out)
-    python3 installers/install.py core --uninstall  remove the venv and the client config
+    python3 installers/install.py gimp [--dest DIR] the core, then the GIMP 3 plug-ins
+    python3 installers/install.py TARGET --uninstall
 
 Safe to re-run: an existing environment is updated in place. Standard library only.
 """
@@ -17,7 +18,13 @@ import venv
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from paths import client_config_path, data_dir, venv_python  # noqa: E402
+from paths import client_config_path, data_dir, gimp_plugin_dirs, venv_python  # noqa: E402
+
+GIMP_PLUGINS = {
+    # plug-in folder: extra modules copied into it (each GIMP 3 plug-in lives in its own folder)
+    "alphalift-gimp": ["plugins/client/alphalift_client.py"],
+    "alphalift-gimpfu-example": ["plugins/gimp/gimpfu_shim"],
+}
 
 PROJECT = Path(__file__).resolve().parent.parent
 
@@ -69,6 +76,39 @@ def run_demo(python: Path) -> None:
     step(f"done: {out / 'astronaut-cutout.png'}")
 
 
+def copy_plugin(source: Path, extras: list[Path], target: Path) -> None:
+    """Replace ``target`` with ``source`` plus ``extras``, via a temporary folder and a rename."""
+    staging = target.with_name(f".{target.name}.new")
+    shutil.rmtree(staging, ignore_errors=True)
+    shutil.copytree(source, staging, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    for extra in extras:
+        if extra.is_dir():
+            shutil.copytree(extra, staging / extra.name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(extra, staging / extra.name)
+    for script in staging.glob("*.py"):
+        script.chmod(0o755)
+    if target.exists():
+        shutil.rmtree(target)
+    staging.rename(target)
+
+
+def install_gimp(dest: Path | None) -> None:
+    folders = [dest] if dest else gimp_plugin_dirs()
+    for folder in folders:
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, extras in GIMP_PLUGINS.items():
+            copy_plugin(PROJECT / "plugins" / "gimp" / name, [PROJECT / e for e in extras], folder / name)
+        step(f"GIMP plug-ins installed in {folder} (restart GIMP: Filters > AlphaLift)")
+
+
+def uninstall_gimp(dest: Path | None) -> None:
+    for folder in [dest] if dest else gimp_plugin_dirs():
+        for name in GIMP_PLUGINS:
+            shutil.rmtree(folder / name, ignore_errors=True)
+        step(f"GIMP plug-ins removed from {folder}")
+
+
 def uninstall_core() -> None:
     env_dir = data_dir() / "venv"
     if env_dir.exists():
@@ -79,15 +119,18 @@ def uninstall_core() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("target", choices=["core"], help="what to install")
+    parser.add_argument("target", choices=["core", "gimp"], help="what to install")
+    parser.add_argument("--dest", type=Path, help="install the plug-ins into this folder instead")
     parser.add_argument("--uninstall", action="store_true")
     parser.add_argument("--demo", action="store_true", help="cut out a sample photo afterwards")
     args = parser.parse_args(argv)
     try:
         if args.uninstall:
-            uninstall_core()
+            uninstall_gimp(args.dest) if args.target == "gimp" else uninstall_core()
         else:
             install_core(args.demo)
+            if args.target == "gimp":
+                install_gimp(args.dest)
     except subprocess.CalledProcessError as exc:
         print(f"install.py: error: {' '.join(map(str, exc.cmd))} failed (exit {exc.returncode})",
               file=sys.stderr)

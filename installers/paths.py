@@ -30,3 +30,17 @@ def venv_python(venv: Path) -> Path:
 def client_config_path() -> Path:
     """Where the installer tells host plug-ins which Python runs the core."""
     return data_dir() / "client.json"
+
+
+def gimp_plugin_dirs() -> list[Path]:
+    """GIMP 3's per-user plug-in folders that exist on this machine (native first, then Flatpak)."""
+    home = Path.home()
+    if sys.platform == "win32":
+        candidates = [Path(os.environ.get("APPDATA", home / "AppData" / "Roaming")) / "GIMP" / "3.0"]
+    elif sys.platform == "darwin":
+        candidates = [home / "Library" / "Application Support" / "GIMP" / "3.0"]
+    else:
+        config = Path(os.environ.get("XDG_CONFIG_HOME", home / ".config"))
+        candidates = [config / "GIMP" / "3.0", home / ".var" / "app" / "org.gimp.GIMP" / "config" / "GIMP" / "3.0"]
+    found = [c / "plug-ins" for c in candidates if c.exists()]
+    return found or [candidates[0] / "plug-ins"]

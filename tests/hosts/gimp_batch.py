@@ -1,0 +1,76 @@
+# Runs inside real GIMP 3: gimp-console-3.0 -i --quit --batch-interpreter python-fu-eval -b - < this
+# Drives AlphaLift's procedures on $ALPHALIFT_TEST_DIR/photo.png and records what happened.
+import json
+import os
+import sys
+
+from gi.repository import Gimp, Gio
+
+folder = os.environ["ALPHALIFT_TEST_DIR"]
+report = {}
+
+
+def run(name, image, drawables, **properties):
+    procedure = Gimp.get_pdb().lookup_procedure(name)
+    if procedure is None:
+        return "missing", ""
+    config = procedure.create_config()
+    config.set_property("run-mode", Gimp.RunMode.NONINTERACTIVE)
+    config.set_property("image", image)
+    config.set_core_object_array("drawables", drawables)
+    for key, value in properties.items():
+        config.set_property(key, value)
+    result = procedure.run(config)
+    status = result.index(0)
+    message = ""
+    if status != Gimp.PDBStatusType.SUCCESS and result.length() > 1:
+        message = str(result.index(1))
+    return status.value_nick, message
+
+
+def load(name):
+    return Gimp.file_load(Gimp.RunMode.NONINTERACTIVE, Gio.File.new_for_path(os.path.join(folder, name)))
+
+
+def save(image, name):
+    Gimp.file_save(Gimp.RunMode.NONINTERACTIVE, image, Gio.File.new_for_path(os.path.join(folder, name)), None)
+
+
+try:
+    image = load("photo.png")
+    layer = image.get_layers()[0]
+    report["remove"] = run("plug-in-alphalift-remove-background", image, [layer], refine=True)
+    report["has_mask"] = layer.get_mask() is not None
+    # A second run without replace-mask must refuse and change nothing.
+    undo_before = image.undo_is_enabled()
+    report["again"] = run("plug-in-alphalift-remove-background", image, [layer])
+    report["decontaminate"] = run("plug-in-alphalift-remove-background", image, [layer],
+                                  decontaminate=True)
+    report["layers"] = [l.get_name() for l in image.get_layers()]
+    report["select"] = run("plug-in-alphalift-select-subject", image, [layer])
+    selection = Gimp.Selection.save(image)
+    selection.set_name("subject-selection")
+    save(image, "result.xcf")
+
+    # A layer offset from the origin and hanging off the canvas.
+    shifted = load("photo.png")
+    moved = shifted.get_layers()[0]
+    moved.set_offsets(-40, 25)
+    report["offset"] = run("plug-in-alphalift-remove-background", shifted, [moved], refine=True)
+    save(shifted, "offset.xcf")
+
+    # The gimpfu-style example, through the shim.
+    washed = load("photo.png")
+    wlayer = washed.get_layers()[0]
+    from gi.repository import Gegl
+    report["gimpfu"] = run("python-fu-alphalift-colour-wash", washed, [wlayer],
+                           colour=Gegl.Color.new("#00ff00"), opacity=40.0, rename=True,
+                           **{"new-name": "Washed green"})
+    report["gimpfu_layer"] = [wlayer.get_name(), wlayer.get_opacity()]
+    save(washed, "gimpfu.xcf")
+except Exception as exc:  # recorded for the test; never a modal dialog
+    import traceback
+    report["exception"] = traceback.format_exc()
+
+with open(os.path.join(folder, "report.json"), "w") as handle:
+    json.dump(report, handle, default=str)

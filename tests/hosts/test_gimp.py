@@ -1,0 +1,161 @@
+"""AlphaLift in the real GIMP 3 (Debian 13 chroot), installed with the project's own installer.
+
+Needs root (debootstrap, chroot, bind mounts); elsewhere it skips, saying so. The chroot is built
+once and cached in $ALPHALIFT_CACHE/trixie, outside the clone.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+pytestmark = pytest.mark.hosts
+PROJECT = Path(__file__).resolve().parents[2]
+CACHE = Path(os.environ.get("ALPHALIFT_CACHE", Path.home() / ".cache" / "alphalift-dev"))
+ROOT = CACHE / "trixie"
+WORK = "/tmp/alphalift-gimp-test"
+CHROOT_HOME = "/alphalift-home"
+
+if os.name != "posix" or os.geteuid() != 0:
+    pytest.skip("the real-GIMP tests need root to build and enter a Debian 13 chroot",
+                allow_module_level=True)
+
+
+def chroot(command: str, timeout: int = 900, **env: str) -> subprocess.CompletedProcess:
+    environment = {"HOME": "/root", "ALPHALIFT_HOME": CHROOT_HOME, "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
+                   "LANG": "C.UTF-8", **env}
+    if os.environ.get("PIP_CERT"):
+        environment["PIP_CERT"] = "/etc/ssl/certs/ca-certificates.crt"
+    args = ["chroot", str(ROOT), "env", *[f"{k}={v}" for k, v in environment.items()], "sh", "-c", command]
+    return subprocess.run(args, capture_output=True, text=True, timeout=timeout)
+
+
+def copy_project() -> None:
+    target = ROOT / "opt" / "alphalift-src"
+    shutil.rmtree(target, ignore_errors=True)
+    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=PROJECT,
+                           capture_output=True, text=True, check=True).stdout.split()
+    for name in files:
+        source = PROJECT / name
+        if source.is_file():
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target / name)
+
+
+@pytest.fixture(scope="module")
+def gimp_results(tmp_path_factory):
+    """Build the chroot, install AlphaLift with its installer, drive GIMP, dump the XCFs."""
+    from alphalift.models import ModelStore
+
+    store = ModelStore()
+    store.runtime_path(store.catalog.get(None))  # the chroot reuses the verified model files
+    build = subprocess.run(["sh", str(PROJECT / "tests" / "hosts" / "chroot.sh"), str(ROOT), "up"],
+                           capture_output=True, text=True, timeout=1800)
+    assert build.returncode == 0, build.stdout[-2000:] + build.stderr[-2000:]
+    models = ROOT / CHROOT_HOME.lstrip("/") / "models"
+    models.mkdir(parents=True, exist_ok=True)
+    shutil.copy2("/etc/ssl/certs/ca-certificates.crt", ROOT / "etc/ssl/certs/ca-certificates.crt")
+    subprocess.run(["mount", "--bind", str(store.root), str(models)], check=True)
+    try:
+        copy_project()
+        installed = chroot("python3 /opt/alphalift-src/installers/install.py gimp")
+        assert installed.returncode == 0, installed.stdout[-3000:] + installed.stderr[-3000:]
+        work = ROOT / WORK.lstrip("/")
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir(parents=True)
+        skimage_data = pytest.importorskip("skimage.data")
+        Image.fromarray(skimage_data.astronaut()).save(work / "photo.png")
+        for script in ("gimp_batch.py", "gimp_dump.py"):
+            shutil.copy2(PROJECT / "tests" / "hosts" / script, work / script)
+            ran = chroot(f"gimp-console-3.0 -i --quit --batch-interpreter python-fu-eval -b - "
+                         f"< {WORK}/{script}", ALPHALIFT_TEST_DIR=WORK)
+            assert ran.returncode == 0, ran.stderr[-3000:]
+        report = json.loads((work / "report.json").read_text())
+        assert "exception" not in report, report.get("exception")
+        output = tmp_path_factory.mktemp("gimp")
+        for item in work.iterdir():
+            shutil.copy2(item, output / item.name)
+        return output, report, json.loads((work / "dump.json").read_text())
+    finally:
+        subprocess.run(["umount", "-l", str(models)], check=False)
+        subprocess.run(["sh", str(PROJECT / "tests" / "hosts" / "chroot.sh"), str(ROOT), "down"], check=False)
+
+
+def cli_mask(photo: Path, tmp_path: Path) -> np.ndarray:
+    """What `alphalift remove --format mask` gives, on the same backend as the chroot's core."""
+    out = tmp_path / "mask.png"
+    env = {**os.environ, "ALPHALIFT_BACKEND": "onnxruntime"}
+    done = subprocess.run([sys.executable, "-m", "alphalift", "remove", str(photo), "--format", "mask",
+                           "-o", str(out), "--force"], capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr
+    return np.asarray(Image.open(out), np.int16)
+
+
+def plane(folder: Path, name: str, size: list[int]) -> np.ndarray:
+    values = np.fromfile(folder / name, "<f4").reshape(size[1], size[0])
+    return np.round(values * 255).astype(np.int16)
+
+
+def test_remove_background_adds_the_cli_mask_and_leaves_pixels(gimp_results, tmp_path):
+    folder, report, dump = gimp_results
+    assert report["remove"][0] == "success" and report["has_mask"]
+    layers = dump["result.xcf"]["layers"]
+    original = [l for l in layers if l["name"] == "Background"][0]
+    index = layers.index(original)
+    expected = cli_mask(folder / "photo.png", tmp_path)
+    mask = plane(folder, f"result.xcf.layer{index}.mask", original["size"])
+    assert np.abs(mask - expected).max() <= 1
+    pixels = np.fromfile(folder / f"result.xcf.layer{index}.rgba", np.uint8).reshape(512, 512, 4)
+    assert (pixels[..., :3] == np.asarray(Image.open(folder / "photo.png"))).all()
+    assert (pixels[..., 3] == 255).all(), "the layer's own alpha is untouched; the mask does the work"
+
+
+def test_existing_mask_is_not_replaced_without_being_asked(gimp_results):
+    _, report, _ = gimp_results
+    status, message = report["again"]
+    assert status == "execution-error" and "already has a mask" in message and "replace-mask" in message
+
+
+def test_select_subject_matches_the_mask(gimp_results, tmp_path):
+    folder, report, dump = gimp_results
+    assert report["select"][0] == "success"
+    selection = plane(folder, "result.xcf.selection", dump["result.xcf"]["selection"])
+    assert np.abs(selection - cli_mask(folder / "photo.png", tmp_path)).max() <= 1
+
+
+def test_decontaminated_layer_sits_above_with_the_same_mask(gimp_results, tmp_path):
+    folder, report, dump = gimp_results
+    assert report["decontaminate"][0] == "success"
+    layers = dump["result.xcf"]["layers"]
+    assert [l["name"] for l in layers] == ["Background (AlphaLift)", "Background"]
+    mask = plane(folder, "result.xcf.layer0.mask", layers[0]["size"])
+    assert np.abs(mask - cli_mask(folder / "photo.png", tmp_path)).max() <= 1
+    colours = np.fromfile(folder / "result.xcf.layer0.rgba", np.uint8).reshape(512, 512, 4)
+    opaque = mask == 255
+    photo = np.asarray(Image.open(folder / "photo.png"))
+    assert (colours[opaque][:, :3] == photo[opaque]).all(), "opaque pixels keep their colour"
+
+
+def test_offset_layer_gets_a_mask_for_its_own_pixels(gimp_results, tmp_path):
+    folder, report, dump = gimp_results
+    assert report["offset"][0] == "success"
+    layer = dump["offset.xcf"]["layers"][0]
+    assert layer["offsets"] == [-40, 25] and layer["mask"]
+    mask = plane(folder, "offset.xcf.layer0.mask", layer["size"])
+    assert np.abs(mask - cli_mask(folder / "photo.png", tmp_path)).max() <= 1
+
+
+def test_gimpfu_style_example_runs_through_the_shim(gimp_results):
+    folder, report, dump = gimp_results
+    assert report["gimpfu"][0] == "success"
+    layer = dump["gimpfu.xcf"]["layers"][0]
+    assert layer["name"] == "Washed green" and abs(layer["opacity"] - 40.0) < 1e-3
+    pixels = np.fromfile(folder / "gimpfu.xcf.layer0.rgba", np.uint8).reshape(512, 512, 4)
+    assert (pixels[..., :3] == (0, 255, 0)).all()
