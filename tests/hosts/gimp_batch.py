@@ -4,7 +4,7 @@ import json
 import os
 import sys
 
-from gi.repository import Gimp, Gio
+from gi.repository import Gegl, Gimp, Gio
 
 folder = os.environ["ALPHALIFT_TEST_DIR"]
 report = {}
@@ -44,6 +44,7 @@ try:
     # A second run without replace-mask must refuse and change nothing.
     undo_before = image.undo_is_enabled()
     report["again"] = run("plug-in-alphalift-remove-background", image, [layer])
+    report["layers_after_refusal"] = [l.get_name() for l in image.get_layers()]
     report["decontaminate"] = run("plug-in-alphalift-remove-background", image, [layer],
                                   decontaminate=True)
     report["layers"] = [l.get_name() for l in image.get_layers()]
@@ -59,10 +60,38 @@ try:
     report["offset"] = run("plug-in-alphalift-remove-background", shifted, [moved], refine=True)
     save(shifted, "offset.xcf")
 
+    # Only inside a selection; replacing an existing mask when asked to.
+    selected = load("photo.png")
+    slayer = selected.get_layers()[0]
+    report["first"] = run("plug-in-alphalift-remove-background", selected, [slayer], refine=True)
+    selected.select_rectangle(Gimp.ChannelOps.REPLACE, 0, 0, 256, 512)
+    report["replace"] = run("plug-in-alphalift-remove-background", selected, [slayer], refine=True,
+                            **{"replace-mask": True})
+    Gimp.Selection.none(selected)
+    save(selected, "selection.xcf")
+
+    # Grayscale, and high bit depth precisions.
+    gray = load("gray.png")
+    report["gray"] = run("plug-in-alphalift-remove-background", gray, [gray.get_layers()[0]])
+    save(gray, "gray.xcf")
+    for precision in ("U16_NON_LINEAR", "FLOAT_LINEAR"):
+        deep = load("photo.png")
+        deep.convert_precision(getattr(Gimp.Precision, precision))
+        report[precision] = run("plug-in-alphalift-remove-background", deep, [deep.get_layers()[0]])
+        save(deep, f"{precision}.xcf")
+
+    # Every PF_* type the shim maps, through a test-only gimpfu script.
+    typed = load("photo.png")
+    report["all_types"] = run("python-fu-alphalift-all-types", typed, [typed.get_layers()[0]],
+                              count=7, ratio=0.25, steps=2.0, text="bonjour", flag=False,
+                              source=Gio.File.new_for_path("/etc/hostname"),
+                              folder=Gio.File.new_for_path("/opt"),
+                              colour=Gegl.Color.new("#0000ff"),
+                              target=os.path.join(folder, "all_types.json"))
+
     # The gimpfu-style example, through the shim.
     washed = load("photo.png")
     wlayer = washed.get_layers()[0]
-    from gi.repository import Gegl
     report["gimpfu"] = run("python-fu-alphalift-colour-wash", washed, [wlayer],
                            colour=Gegl.Color.new("#00ff00"), opacity=40.0, rename=True,
                            **{"new-name": "Washed green"})

@@ -29,7 +29,8 @@ def raw(drawable, fmt, name, x=0, y=0, width=None, height=None):
     return [width, height]
 
 
-for xcf in ("result.xcf", "offset.xcf", "gimpfu.xcf"):
+for xcf in ("result.xcf", "offset.xcf", "gimpfu.xcf", "selection.xcf", "gray.xcf",
+            "U16_NON_LINEAR.xcf", "FLOAT_LINEAR.xcf"):
     path = os.path.join(folder, xcf)
     if not os.path.exists(path):
         continue

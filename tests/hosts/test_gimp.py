@@ -72,6 +72,12 @@ def gimp_results(tmp_path_factory):
         work.mkdir(parents=True)
         skimage_data = pytest.importorskip("skimage.data")
         Image.fromarray(skimage_data.astronaut()).save(work / "photo.png")
+        Image.fromarray(skimage_data.astronaut()).convert("L").save(work / "gray.png")
+        plugin = ROOT / "root/.config/GIMP/3.0/plug-ins/alphalift-all-types"
+        shutil.rmtree(plugin, ignore_errors=True)
+        shutil.copytree(PROJECT / "plugins/gimp/gimpfu_shim", plugin / "gimpfu_shim")
+        shutil.copy2(PROJECT / "tests/hosts/gimpfu_all_types.py", plugin / "alphalift-all-types.py")
+        (plugin / "alphalift-all-types.py").chmod(0o755)
         for script in ("gimp_batch.py", "gimp_dump.py"):
             shutil.copy2(PROJECT / "tests" / "hosts" / script, work / script)
             ran = chroot(f"gimp-console-3.0 -i --quit --batch-interpreter python-fu-eval -b - "
@@ -159,3 +165,45 @@ def test_gimpfu_style_example_runs_through_the_shim(gimp_results):
     assert layer["name"] == "Washed green" and abs(layer["opacity"] - 40.0) < 1e-3
     pixels = np.fromfile(folder / "gimpfu.xcf.layer0.rgba", np.uint8).reshape(512, 512, 4)
     assert (pixels[..., :3] == (0, 255, 0)).all()
+
+
+def test_refusal_changed_nothing(gimp_results):
+    _, report, _ = gimp_results
+    assert report["layers_after_refusal"] == ["Background"]
+
+
+def test_selection_limits_the_mask_and_replace_mask_replaces(gimp_results, tmp_path):
+    folder, report, dump = gimp_results
+    assert report["first"][0] == "success" and report["replace"][0] == "success"
+    layer = dump["selection.xcf"]["layers"][0]
+    mask = plane(folder, "selection.xcf.layer0.mask", layer["size"])
+    expected = cli_mask(folder / "photo.png", tmp_path)
+    assert np.abs(mask[:, :256] - expected[:, :256]).max() <= 1, "inside the selection: the matte"
+    assert (mask[:, 257:] == 255).all(), "outside it: the layer stays visible"
+
+
+def test_grayscale_layers(gimp_results, tmp_path):
+    folder, report, dump = gimp_results
+    assert report["gray"][0] == "success"
+    mask = plane(folder, "gray.xcf.layer0.mask", dump["gray.xcf"]["layers"][0]["size"])
+    assert np.abs(mask - cli_mask(folder / "gray.png", tmp_path)).max() <= 1
+
+
+@pytest.mark.parametrize("precision", ["U16_NON_LINEAR", "FLOAT_LINEAR"])
+def test_high_bit_depth_images(gimp_results, tmp_path, precision):
+    folder, report, dump = gimp_results
+    assert report[precision][0] == "success"
+    layer = dump[f"{precision}.xcf"]["layers"][0]
+    mask = plane(folder, f"{precision}.xcf.layer0.mask", layer["size"])
+    assert np.abs(mask - cli_mask(folder / "photo.png", tmp_path)).max() <= 1
+
+
+def test_the_shim_maps_every_parameter_type(gimp_results):
+    folder, report, _ = gimp_results
+    assert report["all_types"][0] == "success", report["all_types"]
+    values = json.loads((folder / "all_types.json").read_text())
+    assert values["count"] == 7 and values["ratio"] == 0.25 and values["steps"] == 2.0
+    assert values["text"] == "bonjour" and values["flag"] is False
+    assert values["tone"] == "warm" and values["choice"] == 1, "defaults of RADIO and OPTION"
+    assert values["source"] == "/etc/hostname" and values["folder"] == "/opt"
+    assert values["colour"][:3] == [0.0, 0.0, 1.0] and values["width"] == 512
