@@ -58,15 +58,20 @@ def from_pil(image: Image.Image) -> SourceImage:
         image = image.convert("RGBA" if "transparency" in image.info else "RGB")
     has_alpha = image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info
     rgba = np.asarray(image.convert("RGBA" if has_alpha else "RGB"))
-    colour = np.ascontiguousarray(rgba[..., :3])
-    if not has_alpha:
-        return SourceImage(colour, colour, None, icc)
-    alpha = rgba[..., 3].astype(np.float32) / 255.0
-    if alpha.min() >= 1.0:
-        return SourceImage(colour, colour, None, icc)
+    alpha = rgba[..., 3].astype(np.float32) / 255.0 if has_alpha else None
+    return compose_source(np.ascontiguousarray(rgba[..., :3]), alpha, icc)
+
+
+def compose_source(colour: np.ndarray, alpha: np.ndarray | None,
+                   icc_profile: bytes | None = None) -> SourceImage:
+    """8-bit colours plus the user's alpha (float, or None) -> what the model sees: the colours
+    over neutral grey where transparent, the user's own colours and alpha kept for the output."""
+    if alpha is None or alpha.min() >= 1.0:
+        return SourceImage(colour, colour, None, icc_profile)
     grey = np.float32(NEUTRAL_GREY)
     composited = colour * alpha[..., None] + grey * (1.0 - alpha[..., None])
-    return SourceImage(np.round(composited).astype(np.uint8), colour, alpha, icc)
+    return SourceImage(np.round(composited).astype(np.uint8), colour, alpha.astype(np.float32),
+                       icc_profile)
 
 
 def check_size(width: int, height: int, limit: int | None = None) -> None:

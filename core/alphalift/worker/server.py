@@ -19,7 +19,7 @@ import numpy as np
 from .. import __version__
 from ..errors import AlphaLiftError, InputError
 from ..fsutil import atomic_output
-from ..imageio import SourceImage, check_size
+from ..imageio import SourceImage, check_size, compose_source
 from ..pipeline import Remover
 from .protocol import ALPHA_FORMATS, OPS, PIXEL_FORMATS, PROTOCOL
 
@@ -52,18 +52,14 @@ def decode_pixels(image: dict[str, Any]) -> SourceImage:
     channels = size // np.dtype(dtype).itemsize
     raw = np.fromfile(path, dtype=dtype).reshape(height, width, channels)
     if dtype == "u1":
-        unit = raw.astype(np.float32) / 255.0
-    elif dtype == "<u2":
-        unit = raw.astype(np.float32) / 65535.0
-    else:
-        unit = np.clip(np.nan_to_num(raw.astype(np.float32)), 0.0, 1.0)
+        colour8 = raw[..., :3] if channels >= 3 else np.repeat(raw[..., :1], 3, axis=2)
+        alpha = raw[..., -1].astype(np.float32) / 255.0 if channels in (2, 4) else None
+        return compose_source(np.ascontiguousarray(colour8), alpha)
+    scale = 65535.0 if dtype == "<u2" else 1.0
+    unit = np.clip(np.nan_to_num(raw.astype(np.float32) / scale), 0.0, 1.0)
     colour = unit[..., :3] if channels >= 3 else np.repeat(unit[..., :1], 3, axis=2)
     alpha = unit[..., -1] if channels in (2, 4) else None
-    colour8 = np.round(colour * 255.0).astype(np.uint8)
-    if alpha is None or alpha.min() >= 1.0:
-        return SourceImage(colour8, colour8, None)
-    composited = np.round((colour * alpha[..., None] + 0.5 * (1 - alpha[..., None])) * 255.0)
-    return SourceImage(composited.astype(np.uint8), colour8, alpha.astype(np.float32))
+    return compose_source(np.round(colour * 255.0).astype(np.uint8), alpha)
 
 
 def encode_alpha(mask: np.ndarray, fmt: str) -> bytes:
