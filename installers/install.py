@@ -42,10 +42,19 @@ def install_core(demo: bool) -> Path:
     env_dir = data_dir() / "venv"
     python = venv_python(env_dir)
     if not python.exists():
+        try:
+            import ensurepip  # noqa: F401 - Debian splits it into python3-venv
+        except ImportError:
+            raise SystemExit("install.py: error: this Python cannot create virtual environments. "
+                             "On Debian/Ubuntu: sudo apt-get install python3-venv") from None
         step(f"creating the core environment in {env_dir}")
         venv.EnvBuilder(with_pip=True, clear=False).create(env_dir)
-    step("installing alphalift and its dependencies")
-    run(python, "-m", "pip", "install", "--quiet", "--upgrade", str(PROJECT))
+    step("installing alphalift and its dependencies (with OpenVINO, 1.6x faster on x86 CPUs)")
+    try:
+        run(python, "-m", "pip", "install", "--quiet", "--upgrade", f"{PROJECT}[openvino]")
+    except subprocess.CalledProcessError:
+        step("OpenVINO is not available here; installing with ONNX Runtime only")
+        run(python, "-m", "pip", "install", "--quiet", "--upgrade", str(PROJECT))
     step("fetching and verifying the default model (ISNet by IMG.LY, licence AGPL-3.0)")
     run(python, "-m", "alphalift", "models", "download")
     write_client_config(python)

@@ -1,0 +1,68 @@
+"""The installer's plug-in placement: per-OS folders, --dest, re-runs and uninstall."""
+from __future__ import annotations
+
+import importlib
+import sys
+from pathlib import Path
+
+import pytest
+
+INSTALLERS = Path(__file__).resolve().parents[2] / "installers"
+sys.path.insert(0, str(INSTALLERS))
+install = importlib.import_module("install")
+paths = importlib.import_module("paths")
+
+
+def test_gimp_plugins_land_in_dest_with_their_modules_and_rerun_safely(tmp_path):
+    dest = tmp_path / "plug-ins"
+    install.install_gimp(dest)
+    (dest / "alphalift-gimp" / "stale.py").write_text("left from an older version")
+    install.install_gimp(dest)  # a re-run replaces the folder cleanly
+    plugin = dest / "alphalift-gimp"
+    assert (plugin / "alphalift-gimp.py").stat().st_mode & 0o111
+    assert (plugin / "alphalift_client.py").exists() and (plugin / "matte_logic.py").exists()
+    assert not (plugin / "stale.py").exists()
+    example = dest / "alphalift-gimpfu-example"
+    assert (example / "alphalift-gimpfu-example.py").exists() and (example / "gimpfu_shim" / "__init__.py").exists()
+    assert not list(dest.glob(".*.new"))
+    install.uninstall_gimp(dest)
+    assert list(dest.iterdir()) == []
+
+
+@pytest.mark.parametrize("platform, expected", [
+    ("linux", ".config/GIMP/3.0/plug-ins"),
+    ("darwin", "Library/Application Support/GIMP/3.0/plug-ins"),
+])
+def test_gimp_folder_per_os(monkeypatch, tmp_path, platform, expected):
+    monkeypatch.setattr(paths.sys, "platform", platform)
+    monkeypatch.setattr(paths.Path, "home", lambda: tmp_path)
+    monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
+    assert paths.gimp_plugin_dirs() == [tmp_path / expected]
+
+
+def test_flatpak_gimp_is_found_beside_the_native_one(monkeypatch, tmp_path):
+    monkeypatch.setattr(paths.sys, "platform", "linux")
+    monkeypatch.setattr(paths.Path, "home", lambda: tmp_path)
+    monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
+    flatpak = tmp_path / ".var/app/org.gimp.GIMP/config/GIMP/3.0"
+    flatpak.mkdir(parents=True)
+    assert paths.gimp_plugin_dirs() == [flatpak / "plug-ins"]
+
+
+def test_windows_folders(monkeypatch, tmp_path):
+    monkeypatch.setattr(paths.sys, "platform", "win32")
+    monkeypatch.setenv("APPDATA", str(tmp_path / "Roaming"))
+    monkeypatch.setenv("LOCALAPPDATA", str(tmp_path / "Local"))
+    monkeypatch.delenv("ALPHALIFT_HOME", raising=False)
+    assert paths.gimp_plugin_dirs() == [tmp_path / "Roaming" / "GIMP" / "3.0" / "plug-ins"]
+    assert paths.data_dir() == tmp_path / "Local" / "alphalift"
+
+
+def test_installer_client_and_core_agree_on_the_data_folder(monkeypatch, tmp_path):
+    sys.path.insert(0, str(INSTALLERS.parent / "plugins" / "client"))
+    client = importlib.import_module("alphalift_client")
+    from alphalift.models.store import alphalift_home
+
+    monkeypatch.delenv("ALPHALIFT_HOME", raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    assert paths.data_dir() == client.data_dir() == alphalift_home() == tmp_path / "data" / "alphalift"
