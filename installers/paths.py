@@ -1,6 +1,7 @@
 """Per-OS locations, computed with the standard library only (installers run before any venv).
 
-They match platformdirs.user_data_dir("alphalift", appauthor=False), which the core uses.
+data_dir() comes from the plug-ins' stdlib client, so installer and plug-ins cannot disagree; it
+matches platformdirs.user_data_dir("alphalift", appauthor=False), which the core uses (tested).
 """
 from __future__ import annotations
 
@@ -9,16 +10,8 @@ import sys
 from pathlib import Path
 
 
-def data_dir() -> Path:
-    override = os.environ.get("ALPHALIFT_HOME")
-    if override:
-        return Path(override).expanduser()
-    home = Path.home()
-    if sys.platform == "win32":
-        return Path(os.environ.get("LOCALAPPDATA", home / "AppData" / "Local")) / "alphalift"
-    if sys.platform == "darwin":
-        return home / "Library" / "Application Support" / "alphalift"
-    return Path(os.environ.get("XDG_DATA_HOME", home / ".local" / "share")) / "alphalift"
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "plugins" / "client"))
+from alphalift_client import data_dir  # noqa: E402 - one definition, shared with the plug-ins
 
 
 def venv_python(venv: Path) -> Path:
