@@ -159,3 +159,11 @@ def test_large_images_are_solved_at_working_resolution_then_upsampled():
     alpha, fg = refine_matte(photo, raw, (100, 100), settings=settings)
     assert alpha.shape == (400, 400) and fg.shape == (400, 400, 3)
     assert np.abs(alpha - truth).sum() < 0.6 * np.abs(raw - truth).sum()
+
+
+def test_a_subject_the_model_is_unsure_of_everywhere_is_not_erased():
+    truth = soft_disc()
+    photo = composite(truth, two_backgrounds())
+    probability = blurry_model_mask(truth, 4) * 0.75  # peak 0.68: below the usual seed level
+    alpha, _ = refine_matte(photo, probability, (160, 160), foreground=False)
+    assert alpha[80, 80] > 0.95 and np.abs(alpha - truth).sum() < np.abs(probability - truth).sum()

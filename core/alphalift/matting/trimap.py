@@ -38,13 +38,16 @@ def band_radius(shape: tuple[int, int], model_size: tuple[int, int], settings: T
 
 
 def subject_region(probability: np.ndarray, settings: TrimapSettings) -> np.ndarray:
-    """Hysteresis threshold: components above ``low`` that contain a pixel above ``high``."""
+    """Hysteresis threshold: components above ``low`` that contain a pixel above ``high``
+    (or near the image's peak probability, when even that is below ``high``)."""
     candidate = probability > settings.low
     labels, count = ndimage.label(candidate)
     if count == 0:
         return candidate
+    # A subject the model is less sure of (its peak below ``high``) still seeds from its peak.
+    seed_level = min(settings.high, 0.9 * float(probability.max()))
     seeded = np.zeros(count + 1, dtype=bool)
-    seeded[np.unique(labels[probability > settings.high])] = True
+    seeded[np.unique(labels[probability >= seed_level])] = True
     seeded[0] = False
     return seeded[labels]
 
