@@ -5,7 +5,9 @@ back in. Writing goes through a temporary file, so a failed run never leaves a p
 """
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -95,7 +97,7 @@ def load_image(path: Path, limit: int | None = None) -> SourceImage:
     if path.stat().st_size == 0:
         raise InputError(f"{path}: the file is empty (0 bytes).", "Re-export or re-copy the image.")
     try:
-        with _pillow_limit(limit or max_pixels()), Image.open(path) as image:
+        with _pillow_guard_off(), Image.open(path) as image:
             check_size(*image.size, limit=limit)
             image.load()
             oriented = ImageOps.exif_transpose(image)
@@ -112,19 +114,16 @@ def load_image(path: Path, limit: int | None = None) -> SourceImage:
                          "Re-export or re-copy the image.") from None
 
 
-class _pillow_limit:
+@contextlib.contextmanager
+def _pillow_guard_off() -> Iterator[None]:
     """Pillow's decompression-bomb guard stands aside while ours runs: check_size() reads the
     header before any pixel is decoded, and its message gives the user's limit and what to do."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-
-    def __enter__(self) -> None:
-        self.saved = Image.MAX_IMAGE_PIXELS
-        Image.MAX_IMAGE_PIXELS = None
-
-    def __exit__(self, *exc: object) -> None:
-        Image.MAX_IMAGE_PIXELS = self.saved
+    saved = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = None
+    try:
+        yield
+    finally:
+        Image.MAX_IMAGE_PIXELS = saved
 
 
 def save_png(image: Image.Image | np.ndarray, path: Path, icc_profile: bytes | None = None) -> None:

@@ -14,7 +14,7 @@ from alphalift.cli import main
 from ..conftest import red_disc
 
 
-def run_cli(*args: str, env_home: Path | None = None) -> subprocess.CompletedProcess:
+def run_cli(*args: str) -> subprocess.CompletedProcess:
     """Through a real process, to see exit codes and stderr exactly as a user does."""
     return subprocess.run([sys.executable, "-m", "alphalift", *args], capture_output=True, text=True)
 

@@ -6,6 +6,7 @@ alphalift[openvino]`), on CPUs only, and only for models whose outputs were test
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
@@ -46,7 +47,7 @@ def preferred_backend_name(spec: ModelSpec, requested: str = "auto") -> str:
     return "onnxruntime"
 
 
-def create_backend(name: str, model_path_for: "callable[[str], Path]", threads: int | None) -> Backend:
+def create_backend(name: str, model_path_for: Callable[[str], Path], threads: int | None) -> Backend:
     """Build a backend; ``model_path_for(device)`` asks the store for the file to load."""
     if name == "openvino":
         from .openvino import OpenVinoBackend

@@ -150,7 +150,8 @@ class ModelStore:
 
     def _download_from(self, spec: ModelSpec, source) -> None:
         path = self.original_path(spec)
-        sha256, md5 = hashlib.sha256(), hashlib.md5()
+        sha256 = hashlib.sha256()
+        md5 = hashlib.md5() if spec.md5 else None
         size = 0
         bar = tqdm(total=spec.size, unit="B", unit_scale=True, desc=f"{spec.name}",
                    disable=not self.show_progress, leave=False)
@@ -159,7 +160,8 @@ class ModelStore:
                 for block in fetch(source, bar.update):
                     out.write(block)
                     sha256.update(block)
-                    md5.update(block)
+                    if md5 is not None:
+                        md5.update(block)
                     size += len(block)
                     if spec.size is not None and size > spec.size:
                         raise SourceError(f"more than the expected {spec.size} bytes")
@@ -167,7 +169,7 @@ class ModelStore:
                     raise SourceError(f"got {size} of {spec.size} bytes")
                 if sha256.hexdigest() != spec.sha256:
                     raise SourceError("downloaded file failed its sha256 check")
-                if spec.md5 and md5.hexdigest() != spec.md5:
+                if md5 is not None and md5.hexdigest() != spec.md5:
                     raise SourceError("downloaded file failed its md5 check")
         except OSError as exc:
             raise SourceError(f"could not write the model file: {exc}") from None
@@ -182,11 +184,11 @@ class ModelStore:
         if spec.fp32 != "cpu" or device != "cpu":
             return original
         converted = self.fp32_path(spec)
-        record = self._read_stamp(converted)
-        if record and record.get("source_sha256") == spec.sha256 and \
-                self._stamp_matches(converted, record.get("sha256", "")):
+        if self._conversion_is_current(spec):
             return converted
         with file_lock(self.root / f"{spec.name}.lock"):
+            if self._conversion_is_current(spec):  # another process converted while we waited
+                return converted
             from .convert import convert_to_fp32
 
             with atomic_output(converted) as out:
@@ -194,14 +196,18 @@ class ModelStore:
             self._write_stamp(converted, file_digest(converted), source_sha256=spec.sha256)
         return converted
 
+    def _conversion_is_current(self, spec: ModelSpec) -> bool:
+        converted = self.fp32_path(spec)
+        record = self._read_stamp(converted)
+        return bool(record and record.get("source_sha256") == spec.sha256
+                    and self._stamp_matches(converted, record.get("sha256", "")))
+
     def cached_runtime_path(self, spec: ModelSpec) -> Path | None:
         """What `models path` prints: the file the CPU engine loads, if present."""
         if not self.is_cached(spec):
             return None
-        converted = self.fp32_path(spec)
-        record = self._read_stamp(converted)
-        if spec.fp32 == "cpu" and record and record.get("source_sha256") == spec.sha256:
-            return converted
+        if spec.fp32 == "cpu" and self._conversion_is_current(spec):
+            return self.fp32_path(spec)
         return self.original_path(spec)
 
     # -- import / remove ---------------------------------------------------------------------

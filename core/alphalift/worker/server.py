@@ -97,7 +97,7 @@ class Worker:
 
     def remove(self, request: dict[str, Any]) -> None:
         request_id = request.get("id")
-        cancel = self.cancels.setdefault(request_id, threading.Event())
+        cancel = self.cancels[request_id]  # registered when the request was queued
         options = request.get("options") or {}
         alpha_format = options.get("alpha_format", "L8")
         if alpha_format not in ALPHA_FORMATS:
@@ -172,7 +172,9 @@ class Worker:
         elif op == "shutdown":
             return False
         elif op == "cancel":
-            self.cancels.setdefault(request.get("id"), threading.Event()).set()
+            event = self.cancels.get(request.get("id"))  # queued or running; else already done
+            if event is not None:
+                event.set()
         elif op == "hello":
             if request.get("protocol", PROTOCOL) != PROTOCOL:
                 self.error(request.get("id"), "protocol",
