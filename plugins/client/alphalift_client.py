@@ -186,15 +186,18 @@ class AlphaLiftClient:
 
     def remove(self, pixels: bytes, width: int, height: int, pixel_format: str = "RGBA8",
                model: Optional[str] = None, refine: bool = True, foreground: bool = True,
-               alpha_format: str = "L8",
+               alpha_format: str = "L8", linear: bool = False,
                on_progress: Optional[Callable[[float, str], None]] = None) -> Result:
-        """Cut out raw pixels (row-major, no padding); returns the matte (and colours)."""
+        """Cut out raw pixels (row-major, no padding); returns the matte (and colours).
+
+        ``linear``: float pixels are linear light (as in Krita's float colour spaces)."""
         folder = Path(tempfile.mkdtemp(prefix="alphalift-"))  # mode 0700
         try:
             source = folder / "input.raw"
             source.write_bytes(pixels)
             reply = self._call({"op": "remove", "image": {
-                "path": str(source), "width": width, "height": height, "format": pixel_format},
+                "path": str(source), "width": width, "height": height, "format": pixel_format,
+                "linear": linear},
                 "options": {"model": model, "refine": refine, "foreground": foreground,
                             "alpha_format": alpha_format}}, on_progress)
             alpha = Path(reply["alpha"]["path"]).read_bytes()

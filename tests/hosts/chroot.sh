@@ -1,11 +1,11 @@
 #!/bin/sh
-# Build (once) or refresh a Debian 13 (trixie) chroot with the real GIMP 3 for the host tests.
+# Build (once) or refresh a Debian 13 (trixie) chroot with the real GIMP 3 and Krita 5.2 for the host tests.
 #   sh tests/hosts/chroot.sh ROOT up     build if missing, install packages, mount /proc /sys /dev
 #   sh tests/hosts/chroot.sh ROOT down   unmount (always before deleting ROOT)
 # Needs root. ROOT lives outside the clone (tests use $ALPHALIFT_CACHE/trixie) so CI reuses it.
 set -eu
 ROOT=$1
-PACKAGES="gimp gir1.2-gimp-3.0 python3-gi python3-venv python3-pip ca-certificates"
+PACKAGES="gimp gir1.2-gimp-3.0 python3-gi python3-venv python3-pip ca-certificates krita python3-pyqt5 xvfb xauth"
 
 mounts() {
   for d in proc sys dev dev/pts; do

@@ -141,3 +141,27 @@ def test_missing_installation_says_how_to_install(tmp_path, monkeypatch):
     (tmp_path / "client.json").write_text(json.dumps({"python": str(tmp_path / "gone" / "python")}))
     with pytest.raises(AlphaLiftClientError, match="is gone"):
         AlphaLiftClient().start()
+
+
+def test_channel_orders_half_floats_and_linear_light_decode_alike(tmp_path):
+    from alphalift.worker.server import decode_pixels
+
+    rgba = np.dstack([red_disc((6, 4)), np.full((4, 6), 200, np.uint8)])
+    rgba[0, 0] = (10, 120, 250, 90)
+
+    def decode(data: np.ndarray, fmt: str, **extra) -> np.ndarray:
+        path = tmp_path / f"{fmt}.raw"
+        data.tofile(path)
+        source = decode_pixels({"path": str(path), "width": 6, "height": 4, "format": fmt, **extra})
+        return np.dstack([source.colour, np.round(source.alpha * 255)]).astype(int)
+
+    expected = decode(rgba, "RGBA8")
+    assert (decode(np.ascontiguousarray(rgba[..., [2, 1, 0, 3]]), "BGRA8") == expected).all()
+    bgra16 = rgba[..., [2, 1, 0, 3]].astype("<u2") * 257
+    assert (decode(bgra16, "BGRA16") == expected).all()
+    unit = rgba / 255.0
+    linear = np.where(unit <= 0.04045, unit / 12.92, ((unit + 0.055) / 1.055) ** 2.4)
+    linear[..., 3] = unit[..., 3]  # alpha is never gamma-encoded
+    assert np.abs(decode(linear.astype("<f2"), "RGBAH", linear=True) - expected).max() <= 1
+    assert np.abs(decode(linear.astype("<f4"), "RGBAF", linear=True) - expected).max() <= 1
+    assert np.abs(decode(linear.astype("<f4"), "RGBAF") - expected).max() > 20, "linear matters"

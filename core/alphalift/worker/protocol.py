@@ -2,7 +2,8 @@
 
 Requests (one JSON object a line):
     {"op": "hello", "protocol": 1}
-    {"id": 7, "op": "remove", "image": {"path": P, "width": W, "height": H, "format": F},
+    {"id": 7, "op": "remove", "image": {"path": P, "width": W, "height": H, "format": F,
+                                          "linear": false},
      "options": {"model": NAME, "refine": true, "foreground": true, "alpha_format": "L8"}}
     {"id": 8, "op": "download", "model": NAME}
     {"id": 7, "op": "cancel"}
@@ -17,10 +18,15 @@ from __future__ import annotations
 
 PROTOCOL = 1
 
-# Input pixel formats: bytes per pixel and numpy dtype per channel.
+# Input pixel formats: bytes per pixel and numpy dtype per channel. BGR(A) orders are what Krita's
+# integer RGB layers hold; H formats are half floats (Krita's 16-bit float). "linear": true says
+# float values are linear light (sRGB-encoded before the model sees them).
 PIXEL_FORMATS = {
     "RGB8": (3, "u1"), "RGBA8": (4, "u1"), "L8": (1, "u1"), "LA8": (2, "u1"),
+    "BGR8": (3, "u1"), "BGRA8": (4, "u1"),
     "RGB16": (6, "<u2"), "RGBA16": (8, "<u2"), "L16": (2, "<u2"), "LA16": (4, "<u2"),
+    "BGR16": (6, "<u2"), "BGRA16": (8, "<u2"),
+    "RGBH": (6, "<f2"), "RGBAH": (8, "<f2"), "LH": (2, "<f2"), "LAH": (4, "<f2"),
     "RGBF": (12, "<f4"), "RGBAF": (16, "<f4"), "LF": (4, "<f4"), "LAF": (8, "<f4"),
 }
 ALPHA_FORMATS = ("L8", "L16", "F32")

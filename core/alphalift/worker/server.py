@@ -51,6 +51,8 @@ def decode_pixels(image: dict[str, Any]) -> SourceImage:
                          f"{width}x{height} {fmt}.", "Check the width, height and format.")
     channels = size // np.dtype(dtype).itemsize
     raw = np.fromfile(path, dtype=dtype).reshape(height, width, channels)
+    if fmt.startswith("BGR"):
+        raw = raw[..., [2, 1, 0, 3][:channels]]
     if dtype == "u1":
         colour8 = raw[..., :3] if channels >= 3 else np.repeat(raw[..., :1], 3, axis=2)
         alpha = raw[..., -1].astype(np.float32) / 255.0 if channels in (2, 4) else None
@@ -59,7 +61,14 @@ def decode_pixels(image: dict[str, Any]) -> SourceImage:
     unit = np.clip(np.nan_to_num(raw.astype(np.float32) / scale), 0.0, 1.0)
     colour = unit[..., :3] if channels >= 3 else np.repeat(unit[..., :1], 3, axis=2)
     alpha = unit[..., -1] if channels in (2, 4) else None
+    if image.get("linear"):
+        colour = srgb_encode(colour)
     return compose_source(np.round(colour * 255.0).astype(np.uint8), alpha)
+
+
+def srgb_encode(linear: np.ndarray) -> np.ndarray:
+    """Linear light in 0..1 -> sRGB-encoded values (IEC 61966-2-1 transfer curve)."""
+    return np.where(linear <= 0.0031308, linear * 12.92, 1.055 * np.power(linear, 1 / 2.4) - 0.055)
 
 
 def encode_alpha(mask: np.ndarray, fmt: str) -> bytes:
