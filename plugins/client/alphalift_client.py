@@ -186,20 +186,24 @@ class AlphaLiftClient:
 
     def remove(self, pixels: bytes, width: int, height: int, pixel_format: str = "RGBA8",
                model: Optional[str] = None, refine: bool = True, foreground: bool = True,
-               alpha_format: str = "L8", linear: bool = False,
+               alpha_format: str = "L8", linear: bool = False, limit: Optional[bytes] = None,
                on_progress: Optional[Callable[[float, str], None]] = None) -> Result:
         """Cut out raw pixels (row-major, no padding); returns the matte (and colours).
 
-        ``linear``: float pixels are linear light (as in Krita's float colour spaces)."""
+        ``linear``: float pixels are linear light (as in Krita's float colour spaces).
+        ``limit``: an 8-bit selection (one byte a pixel); outside it the returned alpha stays opaque."""
         folder = Path(tempfile.mkdtemp(prefix="alphalift-"))  # mode 0700
         try:
             source = folder / "input.raw"
             source.write_bytes(pixels)
+            options = {"model": model, "refine": refine, "foreground": foreground,
+                       "alpha_format": alpha_format}
+            if limit is not None:
+                (folder / "limit.raw").write_bytes(limit)
+                options["limit"] = str(folder / "limit.raw")
             reply = self._call({"op": "remove", "image": {
                 "path": str(source), "width": width, "height": height, "format": pixel_format,
-                "linear": linear},
-                "options": {"model": model, "refine": refine, "foreground": foreground,
-                            "alpha_format": alpha_format}}, on_progress)
+                "linear": linear}, "options": options}, on_progress)
             alpha = Path(reply["alpha"]["path"]).read_bytes()
             colours = Path(reply["foreground"]["path"]).read_bytes() if "foreground" in reply else None
             return Result(reply["width"], reply["height"], alpha, reply["alpha"]["format"], colours)

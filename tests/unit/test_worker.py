@@ -165,3 +165,20 @@ def test_channel_orders_half_floats_and_linear_light_decode_alike(tmp_path):
     assert np.abs(decode(linear.astype("<f2"), "RGBAH", linear=True) - expected).max() <= 1
     assert np.abs(decode(linear.astype("<f4"), "RGBAF", linear=True) - expected).max() <= 1
     assert np.abs(decode(linear.astype("<f4"), "RGBAF") - expected).max() > 20, "linear matters"
+
+
+def test_a_soft_selection_limits_the_matte(client):
+    image = red_disc((40, 30), radius=10)
+    plain = client.remove(rgba_bytes(image), 40, 30, "RGBA8", model="tiny", refine=False)
+    selection = np.zeros((30, 40), np.uint8)
+    selection[:, :20] = 255
+    selection[:, 20:22] = 128
+    limited = client.remove(rgba_bytes(image), 40, 30, "RGBA8", model="tiny", refine=False,
+                            limit=selection.tobytes())
+    before = np.frombuffer(plain.alpha, np.uint8).reshape(30, 40).astype(int)
+    after = np.frombuffer(limited.alpha, np.uint8).reshape(30, 40).astype(int)
+    assert (after[:, :20] == before[:, :20]).all() and (after[:, 22:] == 255).all()
+    blend = before[:, 20:22] * 128 / 255 + 255 * (1 - 128 / 255)
+    assert np.abs(after[:, 20:22] - blend).max() <= 1
+    with pytest.raises(AlphaLiftClientError, match="must hold 1200 bytes"):
+        client.remove(rgba_bytes(image), 40, 30, "RGBA8", model="tiny", limit=b"\xff" * 10)

@@ -4,7 +4,8 @@ Requests (one JSON object a line):
     {"op": "hello", "protocol": 1}
     {"id": 7, "op": "remove", "image": {"path": P, "width": W, "height": H, "format": F,
                                           "linear": false},
-     "options": {"model": NAME, "refine": true, "foreground": true, "alpha_format": "L8"}}
+     "options": {"model": NAME, "refine": true, "foreground": true, "alpha_format": "L8",
+                 "limit": P}}     (limit, optional: an L8 selection; outside it the alpha stays 1)
     {"id": 8, "op": "download", "model": NAME}
     {"id": 7, "op": "cancel"}
     {"op": "shutdown"}

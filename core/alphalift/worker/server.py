@@ -71,6 +71,20 @@ def srgb_encode(linear: np.ndarray) -> np.ndarray:
     return np.where(linear <= 0.0031308, linear * 12.92, 1.055 * np.power(linear, 1 / 2.4) - 0.055)
 
 
+def limit_to_selection(mask: np.ndarray, path: str) -> np.ndarray:
+    """Blend the matte with 'keep everything' by a soft 8-bit selection of the same size.
+
+    Hosts whose scripting has no pixel maths (Krita's Python has no numpy) send their selection here.
+    """
+    height, width = mask.shape
+    selection = Path(path)
+    if not selection.is_file() or selection.stat().st_size != width * height:
+        raise InputError(f"the selection file {path} must hold {width * height} bytes (L8, {width}x{height}).",
+                         "The host must write the selection at the image's size.")
+    weight = np.fromfile(selection, np.uint8).reshape(height, width).astype(np.float32) / 255.0
+    return mask * weight + (1.0 - weight)
+
+
 def encode_alpha(mask: np.ndarray, fmt: str) -> bytes:
     if fmt == "L8":
         return np.round(np.clip(mask, 0, 1) * 255).astype(np.uint8).tobytes()
@@ -123,13 +137,16 @@ class Worker:
         cutout = self.remover.remove(source, model=options.get("model"),
                                      refine=bool(options.get("refine", True)),
                                      foreground=want_foreground, progress=progress, cancel=cancel)
+        mask = cutout.mask
+        if options.get("limit"):
+            mask = limit_to_selection(mask, options["limit"])
         folder = Path(image["path"]).parent
         stem = Path(image["path"]).stem
         reply: dict[str, Any] = {"id": request_id, "ok": True, "width": cutout.size[0],
                                  "height": cutout.size[1]}
         alpha_path = folder / f"{stem}.alpha.raw"
         with atomic_output(alpha_path) as handle:
-            handle.write(encode_alpha(cutout.mask, alpha_format))
+            handle.write(encode_alpha(mask, alpha_format))
         reply["alpha"] = {"path": str(alpha_path), "format": alpha_format}
         if want_foreground:
             fg_path = folder / f"{stem}.foreground.raw"
