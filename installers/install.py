@@ -3,6 +3,7 @@
 
     python3 installers/install.py core [--demo]     venv + alphalift + default model (+ a sample cut-out)
     python3 installers/install.py gimp [--dest DIR] the core, then the GIMP 3 plug-ins
+    python3 installers/install.py krita [--dest DIR] the core, then the Krita plug-in (pykrita), enabled
     python3 installers/install.py TARGET --uninstall
 
 Safe to re-run: an existing environment is updated in place. Standard library only.
@@ -18,14 +19,18 @@ import venv
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from paths import client_config_path, data_dir, gimp_plugin_dirs, venv_python  # noqa: E402
+from kritarc import set_plugin_enabled  # noqa: E402
+from paths import (client_config_path, data_dir, gimp_plugin_dirs, krita_resource_dirs,  # noqa: E402
+                   kritarc_for, venv_python)
 
 GIMP_PLUGINS = {
     # plug-in folder: extra modules copied into it (each GIMP 3 plug-in lives in its own folder)
-    "alphalift-gimp": ["plugins/client/alphalift_client.py"],
+    "alphalift-gimp": [CLIENT],
     "alphalift-gimpfu-example": ["plugins/gimp/gimpfu_shim"],
 }
 
+KRITA_PLUGIN = "alphalift_krita"
+CLIENT = "plugins/client/alphalift_client.py"
 PROJECT = Path(__file__).resolve().parent.parent
 
 
@@ -118,6 +123,30 @@ def uninstall_gimp(dest: Path | None) -> None:
         step(f"GIMP plug-ins removed from {folder}")
 
 
+def install_krita(dest: Path | None) -> None:
+    """pykrita/alphalift_krita (+ the client) and its .desktop, then enable it in kritarc."""
+    for resource_dir in [dest] if dest else krita_resource_dirs():
+        pykrita = resource_dir / "pykrita"
+        pykrita.mkdir(parents=True, exist_ok=True)
+        copy_plugin(PROJECT / "plugins" / "krita" / KRITA_PLUGIN, [PROJECT / CLIENT], pykrita / KRITA_PLUGIN)
+        shutil.copy2(PROJECT / "plugins" / "krita" / f"{KRITA_PLUGIN}.desktop", pykrita)
+        kritarc = kritarc_for(resource_dir)
+        set_plugin_enabled(kritarc, KRITA_PLUGIN, True)
+        step(f"Krita plug-in installed in {pykrita} and enabled in {kritarc} "
+             "(restart Krita: Settings > Dockers > AlphaLift)")
+
+
+def uninstall_krita(dest: Path | None) -> None:
+    for resource_dir in [dest] if dest else krita_resource_dirs():
+        pykrita = resource_dir / "pykrita"
+        shutil.rmtree(pykrita / KRITA_PLUGIN, ignore_errors=True)
+        (pykrita / f"{KRITA_PLUGIN}.desktop").unlink(missing_ok=True)
+        kritarc = kritarc_for(resource_dir)
+        if kritarc.exists():
+            set_plugin_enabled(kritarc, KRITA_PLUGIN, False)
+        step(f"Krita plug-in removed from {pykrita}")
+
+
 def uninstall_core() -> None:
     env_dir = data_dir() / "venv"
     if env_dir.exists():
@@ -128,18 +157,21 @@ def uninstall_core() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("target", choices=["core", "gimp"], help="what to install")
+    parser.add_argument("target", choices=["core", "gimp", "krita"], help="what to install")
     parser.add_argument("--dest", type=Path, help="install the plug-ins into this folder instead")
     parser.add_argument("--uninstall", action="store_true")
     parser.add_argument("--demo", action="store_true", help="cut out a sample photo afterwards")
     args = parser.parse_args(argv)
     try:
         if args.uninstall:
-            uninstall_gimp(args.dest) if args.target == "gimp" else uninstall_core()
+            {"core": lambda _dest: uninstall_core(), "gimp": uninstall_gimp,
+             "krita": uninstall_krita}[args.target](args.dest)
         else:
             install_core(args.demo)
             if args.target == "gimp":
                 install_gimp(args.dest)
+            elif args.target == "krita":
+                install_krita(args.dest)
     except subprocess.CalledProcessError as exc:
         print(f"install.py: error: {' '.join(map(str, exc.cmd))} failed (exit {exc.returncode})",
               file=sys.stderr)

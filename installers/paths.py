@@ -37,3 +37,29 @@ def gimp_plugin_dirs() -> list[Path]:
         candidates = [config / "GIMP" / "3.0", home / ".var" / "app" / "org.gimp.GIMP" / "config" / "GIMP" / "3.0"]
     found = [c / "plug-ins" for c in candidates if c.exists()]
     return found or [candidates[0] / "plug-ins"]
+
+
+def krita_resource_dirs() -> list[Path]:
+    """Krita's per-user resource folders that exist here (native first, then Flatpak)."""
+    home = Path.home()
+    if sys.platform == "win32":
+        candidates = [Path(os.environ.get("APPDATA", home / "AppData" / "Roaming")) / "krita"]
+    elif sys.platform == "darwin":
+        candidates = [home / "Library" / "Application Support" / "krita"]
+    else:
+        data = Path(os.environ.get("XDG_DATA_HOME", home / ".local" / "share"))
+        candidates = [data / "krita", home / ".var" / "app" / "org.kde.krita" / "data" / "krita"]
+    found = [c for c in candidates if c.exists()]
+    return found or [candidates[0]]
+
+
+def kritarc_for(resource_dir: Path) -> Path:
+    """The kritarc that goes with a resource folder (where Krita keeps enabled plug-ins)."""
+    home = Path.home()
+    if sys.platform == "win32":
+        return Path(os.environ.get("LOCALAPPDATA", home / "AppData" / "Local")) / "kritarc"
+    if sys.platform == "darwin":
+        return home / "Library" / "Preferences" / "kritarc"
+    if "org.kde.krita" in resource_dir.parts:
+        return home / ".var" / "app" / "org.kde.krita" / "config" / "kritarc"
+    return Path(os.environ.get("XDG_CONFIG_HOME", home / ".config")) / "kritarc"

@@ -181,6 +181,11 @@ class AlphaLiftClient:
             except OSError:
                 pass
 
+    def list_models(self) -> List[Dict]:
+        """The catalogue as the worker sees it: name, licence, size, cached, default, description."""
+        self.models = self._call({"op": "hello", "protocol": PROTOCOL}).get("models", [])
+        return list(self.models)
+
     def download(self, model: Optional[str] = None) -> str:
         return self._call({"op": "download", "model": model})["path"]
 
