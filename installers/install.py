@@ -23,6 +23,7 @@ from kritarc import set_plugin_enabled  # noqa: E402
 from paths import (client_config_path, data_dir, gimp_plugin_dirs, krita_resource_dirs,  # noqa: E402
                    kritarc_for, venv_python)
 
+CLIENT = "plugins/client/alphalift_client.py"
 GIMP_PLUGINS = {
     # plug-in folder: extra modules copied into it (each GIMP 3 plug-in lives in its own folder)
     "alphalift-gimp": [CLIENT],
@@ -30,7 +31,6 @@ GIMP_PLUGINS = {
 }
 
 KRITA_PLUGIN = "alphalift_krita"
-CLIENT = "plugins/client/alphalift_client.py"
 PROJECT = Path(__file__).resolve().parent.parent
 
 

@@ -1,108 +1,49 @@
-"""AlphaLift in the real GIMP 3 (Debian 13 chroot), installed with the project's own installer.
-
-Needs root (debootstrap, chroot, bind mounts); elsewhere it skips, saying so. The chroot is built
-once and cached in $ALPHALIFT_CACHE/trixie, outside the clone.
+"""AlphaLift in the real GIMP 3 (Debian 13 chroot, see conftest.py), installed with the project's
+own installer. Needs root; elsewhere it skips, saying so.
 """
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
+from .conftest import PROJECT, cli_mask
+
 pytestmark = pytest.mark.hosts
-PROJECT = Path(__file__).resolve().parents[2]
-CACHE = Path(os.environ.get("ALPHALIFT_CACHE", Path.home() / ".cache" / "alphalift-dev"))
-ROOT = CACHE / "trixie"
 WORK = "/tmp/alphalift-gimp-test"
-CHROOT_HOME = "/alphalift-home"
-
-if os.name != "posix" or os.geteuid() != 0:
-    pytest.skip("the real-GIMP tests need root to build and enter a Debian 13 chroot",
-                allow_module_level=True)
-
-
-def chroot(command: str, timeout: int = 900, **env: str) -> subprocess.CompletedProcess:
-    # Both sides of each comparison run ONNX Runtime, so masks can agree to 1/255.
-    environment = {"HOME": "/root", "ALPHALIFT_HOME": CHROOT_HOME, "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
-                   "LANG": "C.UTF-8", "ALPHALIFT_BACKEND": "onnxruntime", **env}
-    if os.environ.get("PIP_CERT"):
-        environment["PIP_CERT"] = "/etc/ssl/certs/ca-certificates.crt"
-    args = ["chroot", str(ROOT), "env", *[f"{k}={v}" for k, v in environment.items()], "sh", "-c", command]
-    return subprocess.run(args, capture_output=True, text=True, timeout=timeout)
-
-
-def copy_project() -> None:
-    target = ROOT / "opt" / "alphalift-src"
-    shutil.rmtree(target, ignore_errors=True)
-    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=PROJECT,
-                           capture_output=True, text=True, check=True).stdout.split()
-    for name in files:
-        source = PROJECT / name
-        if source.is_file():
-            (target / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, target / name)
 
 
 @pytest.fixture(scope="module")
-def gimp_results(tmp_path_factory):
-    """Build the chroot, install AlphaLift with its installer, drive GIMP, dump the XCFs."""
-    from alphalift.models import ModelStore
-
-    store = ModelStore()
-    store.runtime_path(store.catalog.get(None))  # the chroot reuses the verified model files
-    build = subprocess.run(["sh", str(PROJECT / "tests" / "hosts" / "chroot.sh"), str(ROOT), "up"],
-                           capture_output=True, text=True, timeout=1800)
-    assert build.returncode == 0, build.stdout[-2000:] + build.stderr[-2000:]
-    models = ROOT / CHROOT_HOME.lstrip("/") / "models"
-    models.mkdir(parents=True, exist_ok=True)
-    shutil.copy2("/etc/ssl/certs/ca-certificates.crt", ROOT / "etc/ssl/certs/ca-certificates.crt")
-    subprocess.run(["mount", "--bind", str(store.root), str(models)], check=True)
-    try:
-        copy_project()
-        installed = chroot("python3 /opt/alphalift-src/installers/install.py gimp")
-        assert installed.returncode == 0, installed.stdout[-3000:] + installed.stderr[-3000:]
-        work = ROOT / WORK.lstrip("/")
-        shutil.rmtree(work, ignore_errors=True)
-        work.mkdir(parents=True)
-        skimage_data = pytest.importorskip("skimage.data")
-        Image.fromarray(skimage_data.astronaut()).save(work / "photo.png")
-        Image.fromarray(skimage_data.astronaut()).convert("L").save(work / "gray.png")
-        plugin = ROOT / "root/.config/GIMP/3.0/plug-ins/alphalift-all-types"
-        shutil.rmtree(plugin, ignore_errors=True)
-        shutil.copytree(PROJECT / "plugins/gimp/gimpfu_shim", plugin / "gimpfu_shim")
-        shutil.copy2(PROJECT / "tests/hosts/gimpfu_all_types.py", plugin / "alphalift-all-types.py")
-        (plugin / "alphalift-all-types.py").chmod(0o755)
-        for script in ("gimp_batch.py", "gimp_dump.py"):
-            shutil.copy2(PROJECT / "tests" / "hosts" / script, work / script)
-            ran = chroot(f"gimp-console-3.0 -i --quit --batch-interpreter python-fu-eval -b - "
+def gimp_results(trixie, tmp_path_factory):
+    """Install AlphaLift with its installer, drive GIMP, dump the XCFs."""
+    installed = trixie.run("python3 /opt/alphalift-src/installers/install.py gimp")
+    assert installed.returncode == 0, installed.stdout[-3000:] + installed.stderr[-3000:]
+    work = trixie.path(WORK)
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    skimage_data = pytest.importorskip("skimage.data")
+    Image.fromarray(skimage_data.astronaut()).save(work / "photo.png")
+    Image.fromarray(skimage_data.astronaut()).convert("L").save(work / "gray.png")
+    plugin = trixie.path("/root/.config/GIMP/3.0/plug-ins/alphalift-all-types")
+    shutil.rmtree(plugin, ignore_errors=True)
+    shutil.copytree(PROJECT / "plugins/gimp/gimpfu_shim", plugin / "gimpfu_shim")
+    shutil.copy2(PROJECT / "tests/hosts/gimpfu_all_types.py", plugin / "alphalift-all-types.py")
+    (plugin / "alphalift-all-types.py").chmod(0o755)
+    for script in ("gimp_batch.py", "gimp_dump.py"):
+        shutil.copy2(PROJECT / "tests" / "hosts" / script, work / script)
+        ran = trixie.run(f"gimp-console-3.0 -i --quit --batch-interpreter python-fu-eval -b - "
                          f"< {WORK}/{script}", ALPHALIFT_TEST_DIR=WORK)
-            assert ran.returncode == 0, ran.stderr[-3000:]
-        report = json.loads((work / "report.json").read_text())
-        assert "exception" not in report, report.get("exception")
-        output = tmp_path_factory.mktemp("gimp")
-        for item in work.iterdir():
-            shutil.copy2(item, output / item.name)
-        return output, report, json.loads((work / "dump.json").read_text())
-    finally:
-        subprocess.run(["umount", "-l", str(models)], check=False)
-        subprocess.run(["sh", str(PROJECT / "tests" / "hosts" / "chroot.sh"), str(ROOT), "down"], check=False)
-
-
-def cli_mask(photo: Path, tmp_path: Path) -> np.ndarray:
-    """What `alphalift remove --format mask` gives, on the same backend as the chroot's core."""
-    out = tmp_path / "mask.png"
-    env = {**os.environ, "ALPHALIFT_BACKEND": "onnxruntime"}
-    done = subprocess.run([sys.executable, "-m", "alphalift", "remove", str(photo), "--format", "mask",
-                           "-o", str(out), "--force"], capture_output=True, text=True, env=env)
-    assert done.returncode == 0, done.stderr
-    return np.asarray(Image.open(out), np.int16)
+        assert ran.returncode == 0, ran.stderr[-3000:]
+    report = json.loads((work / "report.json").read_text())
+    assert "exception" not in report, report.get("exception")
+    output = tmp_path_factory.mktemp("gimp")
+    for item in work.iterdir():
+        shutil.copy2(item, output / item.name)
+    return output, report, json.loads((work / "dump.json").read_text())
 
 
 def plane(folder: Path, name: str, size: list[int]) -> np.ndarray:

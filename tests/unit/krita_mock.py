@@ -142,6 +142,9 @@ class Document:
     def rootNode(self) -> Node:
         return self.root
 
+    def topLevelNodes(self) -> List[Node]:
+        return self.root.childNodes()
+
     def selection(self) -> Optional[Selection]:
         return self.global_selection
 

@@ -132,6 +132,17 @@ def test_a_second_run_is_refused_and_an_active_mask_means_its_layer():
     assert actions.prepare(document, actions.SELECT).node is layer
 
 
+def test_without_an_active_node_only_a_lone_layer_is_assumed():
+    layer = photo_layer()
+    document = krita.Document(4, 3, [layer])
+    document.active = None
+    document.rootNode().addChildNode(krita.Node("Selection Mask", "selectionmask"), None)
+    assert actions.prepare(document, actions.REMOVE).node is layer
+    document.rootNode().addChildNode(krita.Node("Sky", bounds=(0, 0, 4, 3), pixels=bytes(48)), None)
+    with pytest.raises(formats.Refusal, match="Pick a paint layer"):
+        actions.prepare(document, actions.REMOVE)
+
+
 def test_empty_layers_and_no_document_are_refused():
     with pytest.raises(formats.Refusal, match="Open an image"):
         actions.prepare(None, actions.REMOVE)

@@ -32,10 +32,16 @@ class MatteRequest:
 
 
 def target_layer(document: Any) -> Any:
-    """The active paint layer; with one of its masks active, the layer that owns it."""
+    """The active paint layer; with one of its masks active, the layer that owns it.
+
+    Documents opened by scripts may have no active node yet; a lone top-level layer is meant then.
+    """
     if document is None:
         raise Refusal("Open an image first.")
     node = document.activeNode()
+    if node is None:  # (an active selection shows up as a top-level selection mask)
+        layers = [n for n in document.topLevelNodes() if not n.type().endswith("mask")]
+        node = layers[0] if len(layers) == 1 else None
     if node is not None and node.type().endswith("mask") and node.type() != "colorizemask":
         node = node.parentNode()
     if node is None:

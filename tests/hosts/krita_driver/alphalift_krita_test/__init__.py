@@ -1,0 +1,169 @@
+"""Test driver: once Krita's window exists, run AlphaLift's real actions, save, dump, exit.
+
+Everything is wrapped so an exception exits Krita with code 3 instead of opening a modal dialog.
+Results go to $ALPHALIFT_TEST_DIR: .kra/.png files, raw pixel dumps and report.json.
+"""
+import json
+import os
+import sys
+import traceback
+
+from krita import Extension, InfoObject, Krita, Selection
+from PyQt5.QtCore import QEventLoop, QTimer
+
+WORK = os.environ.get("ALPHALIFT_TEST_DIR", "")
+report = {}
+
+
+def log(*parts) -> None:
+    sys.stderr.write("[alphalift-test] " + " ".join(map(str, parts)) + "\n")
+    sys.stderr.flush()
+
+
+def trigger(name: str):
+    """Run an action through its real QAction and wait until AlphaLift is idle again."""
+    from alphalift_krita import current_session
+
+    session = current_session()
+    Krita.instance().action(name).trigger()
+    if session.running:
+        loop = QEventLoop()
+        session.busy.connect(lambda busy: None if busy else loop.quit())
+        loop.exec_()
+    return list(session.last_message)
+
+
+def open_photo(name: str = "photo.png"):
+    krita = Krita.instance()
+    document = krita.openDocument(os.path.join(WORK, name))
+    document.setBatchmode(True)
+    window = krita.activeWindow()
+    view = window.addView(document)
+    window.showView(view)
+    view.setVisible()
+    document.waitForDone()
+    settle()
+    document.setActiveNode(document.topLevelNodes()[0])  # headless Krita may ignore this
+    settle()
+    return document
+
+
+def settle() -> None:
+    """Let Krita's queued GUI updates (new view, active node) happen, as between user clicks."""
+    loop = QEventLoop()
+    QTimer.singleShot(100, loop.quit)
+    loop.exec_()
+
+
+def dump(node_or_selection, name: str, x: int, y: int, w: int, h: int) -> None:
+    with open(os.path.join(WORK, name), "wb") as handle:
+        handle.write(bytes(node_or_selection.pixelData(x, y, w, h)))
+
+
+def children(node):
+    return [(c.name(), c.type()) for c in node.childNodes()]
+
+
+def scenario() -> None:
+    krita = Krita.instance()
+    krita.setBatchmode(True)
+    report["dockers"] = [d.windowTitle() for d in krita.dockers()]
+    document = open_photo()
+    layer = document.topLevelNodes()[0]
+    width, height = document.width(), document.height()
+    report["remove"] = trigger("alphalift_remove_background")
+    report["after_remove"] = children(layer)
+    document.saveAs(os.path.join(WORK, "remove.kra"))
+    document.exportImage(os.path.join(WORK, "remove.png"), InfoObject())
+    krita.action("edit_undo").trigger()
+    document.waitForDone()
+    report["after_undo"] = children(layer)
+    krita.action("edit_redo").trigger()
+    document.waitForDone()
+    report["after_redo"] = children(layer)
+    report["again"] = trigger("alphalift_remove_background")
+    report["select"] = trigger("alphalift_select_subject")
+    dump(document.selection(), "selection.raw", 0, 0, width, height)
+
+    grouped = open_photo()  # a document whose only layer is a group
+    group = grouped.createNode("Things", "grouplayer")
+    grouped.rootNode().addChildNode(group, None)
+    grouped.topLevelNodes()[0].remove()
+    grouped.waitForDone()
+    report["group"] = trigger("alphalift_remove_background")
+    report["group_children"] = children(group)
+
+    cutout = open_photo()
+    report["cutout"] = trigger("alphalift_cutout_layer")
+    report["cutout_layers"] = [(n.name(), n.type(), n.colorDepth()) for n in cutout.topLevelNodes()]
+    top = cutout.topLevelNodes()[-1]
+    dump(top, "cutout.raw", 0, 0, width, height)
+    dump(top.childNodes()[0], "cutout_mask.raw", 0, 0, width, height)
+
+    limited = open_photo()
+    selection = Selection()
+    selection.select(0, 0, width // 2, height, 255)
+    limited.setSelection(selection)
+    report["limited"] = trigger("alphalift_remove_background")
+    dump(limited.topLevelNodes()[0].childNodes()[0], "limited_mask.raw", 0, 0, width, height)
+
+    moved = open_photo()
+    moved.topLevelNodes()[0].move(-40, 25)
+    moved.waitForDone()
+    report["moved"] = trigger("alphalift_remove_background")
+    bounds = moved.topLevelNodes()[0].bounds()
+    report["moved_bounds"] = [bounds.x(), bounds.y(), bounds.width(), bounds.height()]
+    dump(moved.topLevelNodes()[0].childNodes()[0], "moved_mask.raw", *report["moved_bounds"])
+
+    for depth, profile in (("U16", "sRGB-elle-V2-g10.icc"), ("F32", "sRGB-elle-V2-g10.icc")):
+        deep = open_photo()
+        deep.setColorSpace("RGBA", depth, profile)
+        deep.waitForDone()
+        deep.setActiveNode(deep.topLevelNodes()[0])
+        report[depth] = trigger("alphalift_remove_background")
+        dump(deep.topLevelNodes()[0].childNodes()[0], f"{depth}_mask.raw", 0, 0, width, height)
+
+    gray = open_photo("gray.png")
+    report["gray_space"] = [gray.colorModel(), gray.colorDepth()]
+    report["gray"] = trigger("alphalift_remove_background")
+    dump(gray.topLevelNodes()[0].childNodes()[0], "gray_mask.raw", 0, 0, width, height)
+
+    cmyk = open_photo()
+    cmyk.setColorSpace("CMYKA", "U8", "")
+    cmyk.waitForDone()
+    cmyk.setActiveNode(cmyk.topLevelNodes()[0])
+    report["cmyk"] = trigger("alphalift_remove_background")
+    report["cmyk_children"] = children(cmyk.topLevelNodes()[0])
+
+    reopened = krita.openDocument(os.path.join(WORK, "remove.kra"))
+    saved_layer = reopened.topLevelNodes()[0]
+    report["reopened"] = children(saved_layer)
+    dump(saved_layer, "kra_layer.raw", 0, 0, width, height)
+    dump(saved_layer.childNodes()[0], "kra_mask.raw", 0, 0, width, height)
+
+
+class TestDriver(Extension):
+    def setup(self) -> None:
+        if WORK:
+            Krita.instance().notifier().windowCreated.connect(lambda: QTimer.singleShot(500, self.run))
+
+    def createActions(self, window) -> None:
+        pass
+
+    def run(self) -> None:
+        code = 0
+        try:
+            scenario()
+        except Exception:
+            report["exception"] = traceback.format_exc()
+            log(report["exception"])
+            code = 3
+        with open(os.path.join(WORK, "report.json"), "w") as handle:
+            json.dump(report, handle, indent=1)
+        from alphalift_krita import current_session
+
+        current_session().shutdown()
+        os._exit(code)
+
+
+Krita.instance().addExtension(TestDriver(Krita.instance()))

@@ -1,0 +1,156 @@
+"""AlphaLift in the real Krita 5.2 (Debian 13 chroot, Xvfb), installed with the project's installer.
+
+A test-only pykrita plug-in (krita_driver/) triggers the installed plug-in's real actions, saves
+.kra and .png files and dumps pixels; the checks run out here, with Pillow and zipfile. Needs root;
+elsewhere it skips, saying so.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from .conftest import PROJECT, cli_mask
+
+pytestmark = pytest.mark.hosts
+WORK = "/tmp/alphalift-krita-test"
+SIZE = 512
+
+
+@pytest.fixture(scope="module")
+def krita_results(trixie, tmp_path_factory):
+    installed = trixie.run("python3 /opt/alphalift-src/installers/install.py krita")
+    assert installed.returncode == 0, installed.stdout[-3000:] + installed.stderr[-3000:]
+    assert "enabled in /root/.config/kritarc" in installed.stdout
+    pykrita = trixie.path("/root/.local/share/krita/pykrita")
+    driver = PROJECT / "tests" / "hosts" / "krita_driver"
+    shutil.rmtree(pykrita / "alphalift_krita_test", ignore_errors=True)
+    shutil.copytree(driver / "alphalift_krita_test", pykrita / "alphalift_krita_test")
+    shutil.copy2(driver / "alphalift_krita_test.desktop", pykrita)
+    sys.path.insert(0, str(PROJECT / "installers"))
+    from kritarc import set_plugin_enabled
+
+    set_plugin_enabled(trixie.path("/root/.config/kritarc"), "alphalift_krita_test", True)
+    work = trixie.path(WORK)
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    skimage_data = pytest.importorskip("skimage.data")
+    Image.fromarray(skimage_data.astronaut()).save(work / "photo.png")
+    Image.fromarray(skimage_data.astronaut()).convert("L").save(work / "gray.png")
+    ran = trixie.run('xvfb-run -a -s "-screen 0 1280x1024x24" krita --nosplash', timeout=900,
+                     ALPHALIFT_TEST_DIR=WORK, XDG_RUNTIME_DIR="/tmp/runtime-root")
+    report_path = work / "report.json"
+    assert report_path.exists(), ran.stderr[-4000:]
+    report = json.loads(report_path.read_text())
+    assert "exception" not in report, report["exception"]
+    assert ran.returncode == 0, ran.stderr[-3000:]
+    output = tmp_path_factory.mktemp("krita")
+    for item in work.iterdir():
+        shutil.copy2(item, output / item.name)
+    return output, report
+
+
+def raw(folder: Path, name: str, shape=(SIZE, SIZE), channels: int = 1) -> np.ndarray:
+    data = np.fromfile(folder / name, np.uint8)
+    return data.reshape(*shape, channels)[..., 0].astype(np.int16) if channels == 1 \
+        else data.reshape(*shape, channels)
+
+
+@pytest.fixture(scope="module")
+def expected(krita_results, tmp_path_factory):
+    folder, _ = krita_results
+    return cli_mask(folder / "photo.png", tmp_path_factory.mktemp("cli"))
+
+
+def test_docker_and_remove_background_message(krita_results):
+    _, report = krita_results
+    assert "AlphaLift" in report["dockers"]
+    assert report["remove"] == ["Added a transparency mask to \u201cBackground\u201d.", False]
+    assert report["after_remove"] == [["AlphaLift", "transparencymask"]]
+
+
+def test_saved_kra_holds_the_cli_mask_under_the_untouched_layer(krita_results, expected):
+    folder, report = krita_results
+    maindoc = zipfile.ZipFile(folder / "remove.kra").read("maindoc.xml").decode()
+    assert 'nodetype="transparencymask"' in maindoc and 'name="AlphaLift"' in maindoc
+    assert report["reopened"] == [["AlphaLift", "transparencymask"]]
+    assert np.abs(raw(folder, "kra_mask.raw") - expected).max() <= 1
+    layer = raw(folder, "kra_layer.raw", channels=4)
+    photo = np.asarray(Image.open(folder / "photo.png"))
+    assert (layer[..., [2, 1, 0]] == photo).all() and (layer[..., 3] == 255).all()
+
+
+def test_exported_png_alpha_is_the_mask(krita_results, expected):
+    folder, _ = krita_results
+    exported = np.asarray(Image.open(folder / "remove.png").convert("RGBA"))
+    assert np.abs(exported[..., 3].astype(np.int16) - expected).max() <= 1
+    opaque = exported[..., 3] == 255
+    assert (exported[opaque][:, :3] == np.asarray(Image.open(folder / "photo.png"))[opaque]).all()
+
+
+def test_remove_background_is_one_undo_step(krita_results):
+    _, report = krita_results
+    assert report["after_undo"] == [] and report["after_redo"] == [["AlphaLift", "transparencymask"]]
+
+
+def test_select_subject_matches_the_mask(krita_results, expected):
+    folder, report = krita_results
+    assert report["select"][1] is False
+    assert np.abs(raw(folder, "selection.raw") - expected).max() <= 1
+
+
+def test_refusals_say_why_and_change_nothing(krita_results):
+    _, report = krita_results
+    text, error = report["again"]
+    assert error and "already has an AlphaLift mask" in text
+    text, error = report["group"]
+    assert error and "is a group layer" in text and report["group_children"] == []
+    text, error = report["cmyk"]
+    assert error and "this layer is CMYK" in text and report["cmyk_children"] == []
+
+
+def test_cutout_layer_has_clean_colours_and_the_mask(krita_results, expected):
+    folder, report = krita_results
+    assert report["cutout_layers"] == [["Background", "paintlayer", "U8"],
+                                       ["Background (AlphaLift)", "paintlayer", "U8"]]
+    mask = raw(folder, "cutout_mask.raw")
+    assert np.abs(mask - expected).max() <= 1
+    colours = raw(folder, "cutout.raw", channels=4)[..., [2, 1, 0]]
+    photo = np.asarray(Image.open(folder / "photo.png"))
+    assert (colours[mask == 255] == photo[mask == 255]).all(), "opaque pixels keep their colour"
+    edge = (mask > 20) & (mask < 235)
+    assert edge.sum() > 100 and (colours[edge] != photo[edge]).any(), "edge colours are decontaminated"
+
+
+def test_selection_limits_the_mask(krita_results, expected):
+    folder, report = krita_results
+    assert report["limited"][1] is False
+    mask = raw(folder, "limited_mask.raw")
+    assert np.abs(mask[:, :256] - expected[:, :256]).max() <= 1
+    assert (mask[:, 257:] == 255).all()
+
+
+def test_moved_layer_gets_a_mask_for_its_own_pixels(krita_results, expected):
+    folder, report = krita_results
+    assert report["moved"][1] is False and report["moved_bounds"] == [-40, 25, SIZE, SIZE]
+    assert np.abs(raw(folder, "moved_mask.raw") - expected).max() <= 1
+
+
+@pytest.mark.parametrize("depth", ["U16", "F32"])
+def test_linear_high_bit_depth_layers(krita_results, expected, depth):
+    folder, report = krita_results
+    assert report[depth][1] is False, report[depth]
+    difference = np.abs(raw(folder, f"{depth}_mask.raw") - expected)
+    assert difference.mean() < 0.05 and difference.max() <= 3, "sRGB round trip through linear light"
+
+
+def test_grayscale_layers(krita_results, tmp_path):
+    folder, report = krita_results
+    assert report["gray_space"] == ["GRAYA", "U8"] and report["gray"][1] is False
+    assert np.abs(raw(folder, "gray_mask.raw") - cli_mask(folder / "gray.png", tmp_path)).max() <= 1
