@@ -189,6 +189,14 @@ class AlphaLiftClient:
     def download(self, model: Optional[str] = None) -> str:
         return self._call({"op": "download", "model": model})["path"]
 
+    def remove_file(self, source: str, save: Dict[str, str], model: Optional[str] = None,
+                    refine: bool = True,
+                    on_progress: Optional[Callable[[float, str], None]] = None) -> Dict[str, str]:
+        """Cut out an image file; the worker writes PNGs (keys mask, foreground, rgba -> paths)."""
+        reply = self._call({"op": "remove", "image": {"file": source}, "options": {
+            "model": model, "refine": refine, "foreground": False, "save": save}}, on_progress)
+        return reply["saved"]
+
     def remove(self, pixels: bytes, width: int, height: int, pixel_format: str = "RGBA8",
                model: Optional[str] = None, refine: bool = True, foreground: bool = True,
                alpha_format: str = "L8", linear: bool = False, limit: Optional[bytes] = None,

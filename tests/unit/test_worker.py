@@ -182,3 +182,22 @@ def test_a_soft_selection_limits_the_matte(client):
     assert np.abs(after[:, 20:22] - blend).max() <= 1
     with pytest.raises(AlphaLiftClientError, match="must hold 1200 bytes"):
         client.remove(rgba_bytes(image), 40, 30, "RGBA8", model="tiny", limit=b"\xff" * 10)
+
+
+def test_files_in_pngs_out(client, tmp_path):
+    from PIL import Image
+
+    source = tmp_path / "disc.png"
+    Image.fromarray(red_disc((40, 30), radius=10)).save(source)
+    saved = client.remove_file(str(source), {"mask": str(tmp_path / "m.png"),
+                                             "foreground": str(tmp_path / "f.png")}, model="tiny")
+    assert saved == {"mask": str(tmp_path / "m.png"), "foreground": str(tmp_path / "f.png")}
+    mask = np.asarray(Image.open(tmp_path / "m.png"))
+    expected = Remover().remove(red_disc((40, 30), radius=10), model="tiny").mask_u8()
+    assert mask.shape == (30, 40) and np.abs(mask.astype(int) - expected).max() <= 1
+    assert Image.open(tmp_path / "f.png").mode == "RGB"
+    with pytest.raises(AlphaLiftClientError, match="save maps"):
+        client.remove_file(str(source), {"alpha": str(tmp_path / "x.png")}, model="tiny")
+    with pytest.raises(AlphaLiftClientError, match="missing.png"):
+        client.remove_file(str(tmp_path / "missing.png"), {"mask": str(tmp_path / "y.png")}, model="tiny")
+    assert not (tmp_path / "y.png").exists()

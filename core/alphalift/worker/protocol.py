@@ -6,6 +6,8 @@ Requests (one JSON object a line):
                                           "linear": false},
      "options": {"model": NAME, "refine": true, "foreground": true, "alpha_format": "L8",
                  "limit": P}}     (limit, optional: an L8 selection; outside it the alpha stays 1)
+    {"id": 9, "op": "remove", "image": {"file": P}, "options": {..., "save": {"mask": P2, "foreground": P3}}}
+        an encoded image file in, PNG files out (any of mask, foreground, rgba); replies "saved"
     {"id": 8, "op": "download", "model": NAME}
     {"id": 7, "op": "cancel"}
     {"op": "shutdown"}

@@ -19,7 +19,7 @@ import numpy as np
 from .. import __version__
 from ..errors import AlphaLiftError, InputError
 from ..fsutil import atomic_output
-from ..imageio import SourceImage, check_size, compose_source
+from ..imageio import SourceImage, check_size, compose_source, load_image, save_png
 from ..pipeline import Remover
 from .protocol import ALPHA_FORMATS, OPS, PIXEL_FORMATS, PROTOCOL
 
@@ -128,15 +128,24 @@ class Worker:
         image = request.get("image")
         if not isinstance(image, dict):
             raise RequestError("bad-request", "remove needs an image")
-        source = decode_pixels(image)
+        source = load_image(Path(image["file"])) if "file" in image else decode_pixels(image)
+        save = options.get("save") or {}
+        if not isinstance(save, dict) or set(save) - {"mask", "foreground", "rgba"}:
+            raise RequestError("bad-request", "save maps mask, foreground or rgba to PNG paths")
 
         def progress(fraction: float, stage: str) -> None:
             self.send({"id": request_id, "event": "progress", "fraction": fraction, "stage": stage})
 
-        want_foreground = bool(options.get("foreground", True))
+        want_foreground = bool(options.get("foreground", True)) or bool(set(save) - {"mask"})
         cutout = self.remover.remove(source, model=options.get("model"),
                                      refine=bool(options.get("refine", True)),
                                      foreground=want_foreground, progress=progress, cancel=cancel)
+        if save:
+            for kind, target in save.items():  # encoded files, for hosts that load images by path
+                save_png(cutout.to_image(kind), Path(target), icc_profile=cutout.icc_profile)
+            self.send({"id": request_id, "ok": True, "width": cutout.size[0], "height": cutout.size[1],
+                       "saved": save})
+            return
         mask = cutout.mask
         if options.get("limit"):
             mask = limit_to_selection(mask, options["limit"])
