@@ -4,6 +4,9 @@
     python3 installers/install.py core [--demo]     venv + alphalift + default model (+ a sample cut-out)
     python3 installers/install.py gimp [--dest DIR] the core, then the GIMP 3 plug-ins
     python3 installers/install.py krita [--dest DIR] the core, then the Krita plug-in (pykrita), enabled
+    python3 installers/install.py blender [--dest DIR] [--blender EXE]  the core, then the Blender
+        extension in each Blender 4.2+ user folder (--dest: a scripts/addons folder instead), enabled
+        with EXE (default: `blender` on PATH) where there is one
     python3 installers/install.py TARGET --uninstall
 
 Safe to re-run: an existing environment is updated in place. Standard library only.
@@ -20,8 +23,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from kritarc import set_plugin_enabled  # noqa: E402
-from paths import (client_config_path, data_dir, gimp_plugin_dirs, krita_resource_dirs,  # noqa: E402
-                   kritarc_for, venv_python)
+from paths import (blender_config_dirs, client_config_path, data_dir, gimp_plugin_dirs,  # noqa: E402
+                   krita_resource_dirs, kritarc_for, venv_python)
 
 CLIENT = "plugins/client/alphalift_client.py"
 GIMP_PLUGINS = {
@@ -147,6 +150,44 @@ def uninstall_krita(dest: Path | None) -> None:
         step(f"Krita plug-in removed from {pykrita}")
 
 
+BLENDER_ADDON = "alphalift_blender"
+BLENDER_EXTENSION = "alphalift"  # the manifest's id
+ENABLE_IN_BLENDER = ("import bpy; bpy.ops.preferences.addon_enable(module={!r}); "
+                     "bpy.ops.wm.save_userpref()")
+
+
+def blender_targets(dest: Path | None) -> list[tuple[Path, str]]:
+    """(folder to create, module name Blender enables) for each place the add-on goes."""
+    if dest:
+        return [(dest / BLENDER_ADDON, BLENDER_ADDON)]
+    folders = blender_config_dirs()
+    if not folders:
+        raise SystemExit("install.py: error: no Blender 4.2+ user folder found; start Blender once, "
+                         "or pass --dest SCRIPTS/addons")
+    return [(f / "extensions" / "user_default" / BLENDER_EXTENSION,
+             f"bl_ext.user_default.{BLENDER_EXTENSION}") for f in folders]
+
+
+def install_blender(dest: Path | None, blender: str | None) -> None:
+    source = PROJECT / "plugins" / "blender" / BLENDER_ADDON
+    executable = blender or shutil.which("blender")
+    for folder, module in blender_targets(dest):
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        copy_plugin(source, [PROJECT / CLIENT], folder)
+        step(f"Blender add-on installed in {folder}")
+        if executable and not dest:
+            run(executable, "--background", "--python-expr", ENABLE_IN_BLENDER.format(module))
+            step(f"enabled {module} with {executable} (Compositor: Add > AlphaLift Remove Background)")
+        else:
+            step(f"enable it in Blender: Edit > Preferences > Add-ons > AlphaLift ({module})")
+
+
+def uninstall_blender(dest: Path | None) -> None:
+    for folder, _module in blender_targets(dest):
+        shutil.rmtree(folder, ignore_errors=True)
+        step(f"Blender add-on removed from {folder}")
+
+
 def uninstall_core() -> None:
     env_dir = data_dir() / "venv"
     if env_dir.exists():
@@ -157,7 +198,8 @@ def uninstall_core() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("target", choices=["core", "gimp", "krita"], help="what to install")
+    parser.add_argument("target", choices=["core", "gimp", "krita", "blender"], help="what to install")
+    parser.add_argument("--blender", help="the Blender executable that enables the add-on")
     parser.add_argument("--dest", type=Path, help="install the plug-ins into this folder instead")
     parser.add_argument("--uninstall", action="store_true")
     parser.add_argument("--demo", action="store_true", help="cut out a sample photo afterwards")
@@ -165,13 +207,15 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.uninstall:
             {"core": lambda _dest: uninstall_core(), "gimp": uninstall_gimp,
-             "krita": uninstall_krita}[args.target](args.dest)
+             "krita": uninstall_krita, "blender": uninstall_blender}[args.target](args.dest)
         else:
             install_core(args.demo)
             if args.target == "gimp":
                 install_gimp(args.dest)
             elif args.target == "krita":
                 install_krita(args.dest)
+            elif args.target == "blender":
+                install_blender(args.dest, args.blender)
     except subprocess.CalledProcessError as exc:
         print(f"install.py: error: {' '.join(map(str, exc.cmd))} failed (exit {exc.returncode})",
               file=sys.stderr)

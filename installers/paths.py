@@ -63,3 +63,20 @@ def kritarc_for(resource_dir: Path) -> Path:
     if "org.kde.krita" in resource_dir.parts:
         return home / ".var" / "app" / "org.kde.krita" / "config" / "kritarc"
     return Path(os.environ.get("XDG_CONFIG_HOME", home / ".config")) / "kritarc"
+
+
+def blender_config_dirs() -> list[Path]:
+    """Blender's per-version user folders (e.g. ~/.config/blender/4.5) that exist here, 4.2 and later."""
+    home = Path.home()
+    if sys.platform == "win32":
+        base = Path(os.environ.get("APPDATA", home / "AppData" / "Roaming")) / "Blender Foundation" / "Blender"
+    elif sys.platform == "darwin":
+        base = home / "Library" / "Application Support" / "Blender"
+    else:
+        base = Path(os.environ.get("XDG_CONFIG_HOME", home / ".config")) / "blender"
+    found = []
+    for folder in sorted(base.glob("[0-9]*.[0-9]*")) if base.exists() else []:
+        major, minor = (int(p) for p in folder.name.split(".")[:2])
+        if (major, minor) >= (4, 2):
+            found.append(folder)
+    return found

@@ -1,0 +1,82 @@
+"""Which file holds which frame of an image sequence, and where each frame's matte goes.
+
+Pure Python (no bpy), so it is unit-tested in ordinary pytest.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from dataclasses import dataclass
+from typing import Dict, Iterable, List
+
+TRAILING_NUMBER = re.compile(r"^(.*?)(\d+)(\.[^.]*)$")
+
+
+def sequence_path(first_path: str, number: int) -> str:
+    """The file of frame ``number`` in the sequence that ``first_path`` belongs to (as Blender
+    numbers them: the last run of digits before the extension, zero-padded to its width)."""
+    folder, name = os.path.split(first_path)
+    match = TRAILING_NUMBER.match(name)
+    if match is None:
+        raise ValueError(f"{name} has no frame number; an image sequence needs names like frame_0001.png")
+    prefix, digits, suffix = match.groups()
+    return os.path.join(folder, f"{prefix}{number:0{len(digits)}d}{suffix}")
+
+
+def file_number(scene_frame: int, node_start: int, node_offset: int) -> int:
+    """The sequence number an Image node shows at ``scene_frame`` (its Start Frame and Offset)."""
+    return scene_frame - node_start + 1 + node_offset
+
+
+@dataclass(frozen=True)
+class FrameJob:
+    number: int  # the sequence number (1 for a still)
+    source: str
+    mask: str
+    foreground: str  # "" when not decontaminating
+
+
+def frame_jobs(source: str, is_sequence: bool, numbers: Iterable[int], cache: str,
+               decontaminate: bool) -> List[FrameJob]:
+    """One job a frame; outputs carry the source's own numbers so one Image node maps both alike."""
+    jobs = []
+    for number in (sorted(set(numbers)) if is_sequence else [1]):
+        path = sequence_path(source, number) if is_sequence else source
+        mask = os.path.join(cache, f"matte_{number:04d}.png")
+        foreground = os.path.join(cache, f"foreground_{number:04d}.png") if decontaminate else ""
+        jobs.append(FrameJob(number, path, mask, foreground))
+    return jobs
+
+
+class MatteCache:
+    """manifest.json in the cache folder: what each output was made from, so only stale frames rerun."""
+
+    def __init__(self, folder: str) -> None:
+        self.folder = folder
+        self.path = os.path.join(folder, "manifest.json")
+        try:
+            with open(self.path, encoding="utf-8") as handle:
+                self.entries: Dict[str, str] = json.load(handle)
+        except (OSError, ValueError):
+            self.entries = {}
+
+    @staticmethod
+    def fingerprint(job: FrameJob, options: Dict[str, object]) -> str:
+        status = os.stat(job.source)
+        data = json.dumps([job.source, status.st_size, status.st_mtime_ns, options], sort_keys=True)
+        return hashlib.sha256(data.encode()).hexdigest()
+
+    def is_fresh(self, job: FrameJob, options: Dict[str, object]) -> bool:
+        outputs = [job.mask] + ([job.foreground] if job.foreground else [])
+        return (all(os.path.exists(p) for p in outputs)
+                and self.entries.get(job.mask) == self.fingerprint(job, options))
+
+    def record(self, job: FrameJob, options: Dict[str, object]) -> None:
+        self.entries[job.mask] = self.fingerprint(job, options)
+        os.makedirs(self.folder, exist_ok=True)
+        temporary = self.path + ".tmp"
+        with open(temporary, "w", encoding="utf-8") as handle:
+            json.dump(self.entries, handle, indent=1)
+        os.replace(temporary, self.path)

@@ -1,0 +1,124 @@
+"""Compute Matte's work: plan the frames of an AlphaLift node's source, run the stale ones in the
+worker, then wire the matte (and foreground) image sequences into the node.
+"""
+import os
+import tempfile
+from typing import Callable, List, Optional
+
+import bpy
+
+from .alphalift_client import AlphaLiftClient
+from .frames import FrameJob, MatteCache, file_number, frame_jobs
+
+_client: Optional[AlphaLiftClient] = None
+
+
+class Problem(Exception):
+    """A message for self.report: what is wrong and what to do."""
+
+
+def client() -> AlphaLiftClient:
+    """One worker per Blender session: the model loads once."""
+    global _client
+    if _client is None:
+        _client = AlphaLiftClient()
+    return _client
+
+
+def close_client() -> None:
+    global _client
+    if _client is not None:
+        _client.close()
+        _client = None
+
+
+def cache_folder(node_name: str) -> str:
+    """Next to the .blend (alphalift_cache/<node>), or in the temp folder for unsaved files."""
+    safe = bpy.path.clean_name(node_name)
+    if bpy.data.filepath:
+        return os.path.join(os.path.dirname(bpy.data.filepath), "alphalift_cache", safe)
+    return os.path.join(tempfile.gettempdir(), "alphalift-blender", safe)
+
+
+def source_image_node(node):
+    links = node.inputs[0].links
+    if not links or links[0].from_node.bl_idname != "CompositorNodeImage" or links[0].from_node.image is None:
+        raise Problem("Connect an Image node holding a still or an image sequence to the AlphaLift "
+                      "node's Image input.")
+    return links[0].from_node
+
+
+def plan(scene, node) -> List[FrameJob]:
+    image_node = source_image_node(node)
+    image = image_node.image
+    if image.source == "MOVIE":
+        raise Problem("Movie files are not read yet: render the clip to an image sequence (PNG or "
+                      "EXR) and load that in the Image node.")
+    if image.source not in ("FILE", "SEQUENCE") or image.packed_file is not None:
+        raise Problem(f"\u201c{image.name}\u201d is not a file on disk (generated or packed): save or "
+                      "unpack it first, or use Image > Remove Background in the Image Editor.")
+    path = bpy.path.abspath(image.filepath, library=image.library)
+    settings = node.alphalift
+    is_sequence = image.source == "SEQUENCE"
+    numbers = [1]
+    if is_sequence:
+        first, last = ((scene.frame_start, scene.frame_end) if settings.use_scene_range
+                       else (settings.frame_start, settings.frame_end))
+        numbers = [file_number(f, image_node.frame_start, image_node.frame_offset)
+                   for f in range(first, last + 1)]
+    jobs = frame_jobs(path, is_sequence, [n for n in numbers if n >= 1], cache_folder(node.name),
+                      settings.decontaminate)
+    present = [job for job in jobs if os.path.isfile(job.source)]
+    if not present:
+        raise Problem(f"No source file found for these frames (first looked for {jobs[0].source}).")
+    return present
+
+
+def compute(jobs: List[FrameJob], options: dict, cancelled: Callable[[], bool],
+            progress: Callable[[float], None]) -> int:
+    """Run the stale frames in the worker; returns how many were computed. Safe off the main thread
+    (touches no bpy data)."""
+    cache = MatteCache(os.path.dirname(jobs[0].mask))
+    stale = [job for job in jobs if not cache.is_fresh(job, options)]
+    os.makedirs(cache.folder, exist_ok=True)
+    for index, job in enumerate(stale):
+        if cancelled():
+            break
+        save = {"mask": job.mask}
+        if job.foreground:
+            save["foreground"] = job.foreground
+        client().remove_file(job.source, save, model=options["model"] or None, refine=options["refine"],
+                             on_progress=lambda f, _s, i=index: progress((i + f) / len(stale)))
+        cache.record(job, options)
+    return len(stale)
+
+
+def load_sequence(name: str, path: str, is_sequence: bool, non_color: bool):
+    image = bpy.data.images.get(name)
+    if image is None or bpy.path.abspath(image.filepath) != path:
+        image = bpy.data.images.load(path, check_existing=False)
+        image.name = name
+    image.source = "SEQUENCE" if is_sequence else "FILE"
+    if non_color:
+        image.colorspace_settings.name = "Non-Color"
+    image.reload()
+    return image
+
+
+def wire_outputs(tree, node, jobs: List[FrameJob]) -> None:
+    """Image nodes holding the mattes (and colours), mapped to frames like the source node."""
+    source = source_image_node(node)
+    is_sequence = source.image.source == "SEQUENCE"
+    wanted = [("Matte", jobs[0].mask, True)]
+    if jobs[0].foreground:
+        wanted.append(("Foreground", jobs[0].foreground, False))
+    for row, (socket, path, non_color) in enumerate(wanted):
+        label = f"{node.name} {socket}"
+        image_node = tree.nodes.get(label) or tree.nodes.new("CompositorNodeImage")
+        image_node.name = image_node.label = label
+        image_node.image = load_sequence(label, path, is_sequence, non_color)
+        for attribute in ("frame_start", "frame_offset", "frame_duration", "use_cyclic"):
+            if hasattr(source, attribute):
+                setattr(image_node, attribute, getattr(source, attribute))
+        image_node.location = (node.location.x - 260, node.location.y - 180 - 200 * row)
+        tree.links.new(image_node.outputs[0], node.inputs[socket])

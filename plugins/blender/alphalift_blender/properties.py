@@ -1,0 +1,22 @@
+"""Per-node options, shown on the node's sidebar panel and kept in the .blend."""
+import bpy
+
+
+class AlphaLiftNodeSettings(bpy.types.PropertyGroup):
+    model: bpy.props.StringProperty(
+        name="Model", default="",
+        description="Segmentation model from AlphaLift's catalogue (empty: the default, ISNet by "
+                    "IMG.LY, licence AGPL-3.0). `alphalift models list` shows them all")
+    refine: bpy.props.BoolProperty(name="Refine Edges", default=True,
+                                   description="Alpha matting for hair, fur and soft edges")
+    decontaminate: bpy.props.BoolProperty(
+        name="Decontaminate", default=False,
+        description="Also compute the subject's clean colours (the group's Foreground output)")
+    use_scene_range: bpy.props.BoolProperty(name="Scene Frame Range", default=True,
+                                            description="Compute the scene's frames; else the range below")
+    frame_start: bpy.props.IntProperty(name="Start", default=1, min=0)
+    frame_end: bpy.props.IntProperty(name="End", default=250, min=0)
+
+    def options(self) -> dict:
+        """What a matte depends on besides its source file (the cache's staleness key)."""
+        return {"model": self.model, "refine": self.refine, "decontaminate": self.decontaminate}

@@ -1,0 +1,104 @@
+"""AlphaLift in the real Blender (pip `bpy` 4.5.4 and 5.0.1: Blender as a Python module), installed
+with the project's installer. The bpy venvs (~950 MB each) are cached in $ALPHALIFT_CACHE, outside
+the clone. A driver script (blender_driver.py) builds the compositor scenes and renders; the checks
+run out here with Pillow.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from .conftest import CACHE, PROJECT, cli_mask
+
+pytestmark = pytest.mark.hosts
+VERSIONS = ["4.5.4", "5.0.1"]
+
+
+def bpy_python(version: str) -> Path:
+    """A cached venv with bpy==version (cp311 wheels only)."""
+    venv = CACHE / f"bpy-{version}"
+    python = venv / "bin" / "python"
+    if not (venv / ".complete").exists():
+        base = shutil.which("python3.11")
+        if base is None:
+            pytest.skip("bpy wheels need CPython 3.11 (python3.11 not found)")
+        subprocess.run([base, "-m", "venv", str(venv)], check=True)
+        done = subprocess.run([str(python), "-m", "pip", "install", "--quiet", f"bpy=={version}"],
+                              capture_output=True, text=True, timeout=3000)
+        assert done.returncode == 0, done.stderr[-3000:]
+        (venv / ".complete").touch()
+    return python
+
+
+@pytest.fixture(scope="module", params=VERSIONS)
+def blender_results(request, tmp_path_factory):
+    python = bpy_python(request.param)
+    root = tmp_path_factory.mktemp(f"blender-{request.param}")
+    addons, work = root / "addons", root / "work"
+    installed = subprocess.run(["python3", str(PROJECT / "installers" / "install.py"), "blender",
+                                "--dest", str(addons)], capture_output=True, text=True, timeout=1800)
+    assert installed.returncode == 0, installed.stdout[-3000:] + installed.stderr[-3000:]
+    skimage_data = pytest.importorskip("skimage.data")
+    photo = skimage_data.astronaut()
+    (work / "seq").mkdir(parents=True)
+    Image.fromarray(photo).save(work / "photo.png")
+    frames = [photo, photo[:, ::-1], np.roll(photo, 120, axis=1)]
+    for number, frame in enumerate(frames, 1):
+        Image.fromarray(np.ascontiguousarray(frame)).save(work / "seq" / f"frame_{number:04d}.png")
+    ran = subprocess.run([str(python), str(PROJECT / "tests" / "hosts" / "blender_driver.py"), str(addons),
+                          str(work)], capture_output=True, text=True, timeout=1200,
+                         env={**os.environ, "ALPHALIFT_BACKEND": "onnxruntime"})
+    report_path = work / "report.json"
+    assert report_path.exists(), ran.stdout[-3000:] + ran.stderr[-3000:]
+    report = json.loads(report_path.read_text())
+    assert "exception" not in report, report["exception"] + ran.stdout[-2000:]
+    return work, report, request.param
+
+
+def rendered_alpha(path: Path) -> np.ndarray:
+    return np.asarray(Image.open(path).convert("RGBA"))[..., 3].astype(np.int16)
+
+
+def test_version_and_menu_entries(blender_results):
+    _, report, version = blender_results
+    assert report["version"].startswith(version[:3]) and report["enabled"]
+    assert "draw_add_menu" in report["add_menu"] and "draw_image_menu" in report["image_menu"]
+
+
+def test_still_render_alpha_is_the_cli_mask(blender_results, tmp_path):
+    work, report, _ = blender_results
+    assert report["still"] == ["FINISHED"]
+    assert {"AlphaLift Remove Background Matte", "AlphaLift Remove Background Foreground"} <= set(report["still_inputs"])
+    expected = cli_mask(work / "photo.png", tmp_path)
+    assert np.abs(rendered_alpha(work / "still_render.png") - expected).max() <= 2
+
+
+def test_each_sequence_frame_gets_its_own_matte(blender_results, tmp_path):
+    work, report, _ = blender_results
+    assert report["sequence"] == ["FINISHED"]
+    for frame in (1, 2, 3):
+        expected = cli_mask(work / "seq" / f"frame_{frame:04d}.png", tmp_path)
+        assert np.abs(rendered_alpha(work / f"seq_render_{frame}.png") - expected).max() <= 2, frame
+
+
+def test_only_stale_frames_are_recomputed(blender_results):
+    _, report, _ = blender_results
+    assert report["rerun_changed"] == []
+    assert report["after_touch_changed"] == ["matte_0002.png"]
+
+
+def test_missing_source_is_reported(blender_results):
+    _, report, _ = blender_results
+    assert "Connect an Image node" in report["no_source"]
+
+
+def test_unregister_leaves_nothing_behind(blender_results):
+    _, report, _ = blender_results
+    assert report["left_behind"] == [] and not report["property_left"] and report["menus_left"] == []
