@@ -1,0 +1,87 @@
+"""The Blender add-on's pure parts (frames.py: sequence numbering and the matte cache)."""
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ADDON = Path(__file__).resolve().parents[2] / "plugins" / "blender" / "alphalift_blender"
+INSTALLERS = Path(__file__).resolve().parents[2] / "installers"
+spec = importlib.util.spec_from_file_location("alphalift_blender_frames", ADDON / "frames.py")
+frames = importlib.util.module_from_spec(spec)
+sys.modules[spec.name] = frames  # dataclasses look their module up
+spec.loader.exec_module(frames)
+
+
+@pytest.mark.parametrize("first, number, expected", [
+    ("/s/frame_0001.png", 12, "/s/frame_0012.png"),
+    ("/s/shot2_v3_001.exr", 1234, "/s/shot2_v3_1234.exr"),
+    ("/s/7.jpg", 3, "/s/3.jpg"),
+])
+def test_sequence_paths_replace_the_last_number(first, number, expected):
+    assert frames.sequence_path(first, number) == expected
+
+
+def test_names_without_a_number_are_refused():
+    with pytest.raises(ValueError, match="no frame number"):
+        frames.sequence_path("/s/photo.png", 2)
+
+
+def test_file_numbers_follow_start_and_offset():
+    assert [frames.file_number(f, 10, 0) for f in (10, 11, 12)] == [1, 2, 3]
+    assert frames.file_number(1, 1, 5) == 6
+
+
+def test_jobs_for_stills_and_sequences(tmp_path):
+    still = frames.frame_jobs("/a/photo.png", False, [1, 2, 3], str(tmp_path), True)
+    assert still == [frames.FrameJob(1, "/a/photo.png", str(tmp_path / "matte_0001.png"),
+                                     str(tmp_path / "foreground_0001.png"))]
+    sequence = frames.frame_jobs("/a/f_001.png", True, [3, 2, 2], str(tmp_path), False)
+    assert [(j.number, j.source, j.foreground) for j in sequence] == [(2, "/a/f_002.png", ""),
+                                                                       (3, "/a/f_003.png", "")]
+
+
+def test_cache_knows_what_is_stale(tmp_path):
+    source = tmp_path / "f_001.png"
+    source.write_bytes(b"one")
+    (job,) = frames.frame_jobs(str(source), True, [1], str(tmp_path / "cache"), False)
+    options = {"model": "", "refine": True, "decontaminate": False}
+    cache = frames.MatteCache(str(tmp_path / "cache"))
+    assert not cache.is_fresh(job, options)
+    os.makedirs(tmp_path / "cache")
+    Path(job.mask).write_bytes(b"matte")
+    cache.record(job, options)
+    assert frames.MatteCache(str(tmp_path / "cache")).is_fresh(job, options), "survives a reload"
+    assert not cache.is_fresh(job, {**options, "refine": False}), "options are part of the key"
+    source.write_bytes(b"changed")
+    assert not cache.is_fresh(job, options), "a changed source is stale"
+    cache.record(job, options)
+    Path(job.mask).unlink()
+    assert not cache.is_fresh(job, options), "a deleted output is stale"
+
+
+def test_extension_zip_has_the_manifest_at_the_top(tmp_path):
+    sys.path.insert(0, str(INSTALLERS))
+    import build
+
+    names = zipfile.ZipFile(build.build_blender(tmp_path)).namelist()
+    assert {"blender_manifest.toml", "__init__.py", "alphalift_client.py", "frames.py"} <= set(names)
+    import tomllib
+
+    manifest = tomllib.loads((ADDON / "blender_manifest.toml").read_text())
+    assert manifest["id"] == "alphalift" and manifest["blender_version_min"] == "4.2.0"
+    assert manifest["type"] == "add-on"
+
+
+def test_installer_finds_blender_user_folders(tmp_path, monkeypatch):
+    sys.path.insert(0, str(INSTALLERS))
+    import paths
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    for version in ("3.6", "4.2", "4.5", "5.0"):
+        (tmp_path / "blender" / version).mkdir(parents=True)
+    assert [p.name for p in paths.blender_config_dirs()] == ["4.2", "4.5", "5.0"]
