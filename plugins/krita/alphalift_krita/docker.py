@@ -69,7 +69,7 @@ class AlphaLiftDocker(DockWidget):
         self.download_button.clicked.connect(lambda: self.session.download(self.current_model()))
         self.cancel_button.clicked.connect(self.session.cancel)
         self.session.busy.connect(self.show_busy)
-        self.session.progress.connect(lambda fraction, _stage: self.progress_bar.setValue(int(fraction * 100)))
+        self.session.progress.connect(self.show_progress)
         self.session.message.connect(self.show_message)
         self.session.models.connect(self.show_models)
         self.show_busy(self.session.running)
@@ -99,10 +99,15 @@ class AlphaLiftDocker(DockWidget):
         self.model_box.setCurrentIndex(max(wanted, 0))
         self.model_box.blockSignals(False)
 
+    def show_progress(self, fraction: float, _stage: str) -> None:
+        self.progress_bar.setRange(0, 0 if fraction < 0 else 100)
+        self.progress_bar.setValue(max(0, int(fraction * 100)))
+
     def show_busy(self, busy: bool) -> None:
         for button in list(self.buttons.values()) + [self.download_button]:
             button.setEnabled(not busy)
         self.cancel_button.setEnabled(busy)
+        self.progress_bar.setRange(0, 100)
         self.progress_bar.setValue(0)
 
     def show_message(self, text: str, error: bool) -> None:

@@ -17,7 +17,7 @@ from .settings import Options
 
 class Session(QObject):
     busy = pyqtSignal(bool)
-    progress = pyqtSignal(float, str)
+    progress = pyqtSignal(float, str)  # fraction, stage; a negative fraction: busy, no estimate
     message = pyqtSignal(str, bool)  # text, is_error
     models = pyqtSignal(list)
     _finished = pyqtSignal(object, object, object)  # request, result, error text
@@ -85,6 +85,7 @@ class Session(QObject):
             self._finished.emit(request, None, f"Unexpected error: {exc!r}")
 
     def _download(self, model: str) -> None:
+        self.progress.emit(-1.0, "download")  # no byte counts over the protocol: a busy bar
         try:
             self.client.download(model or None)
             self._finished.emit(None, None, None)
