@@ -24,6 +24,40 @@ def mtimes(folder: str) -> dict:
             for name in sorted(os.listdir(folder)) if name.startswith("matte_")}
 
 
+def write_movie(first_frame: str, path: str) -> str:
+    """A lossless 3-frame QuickTime (PNG codec) of the test sequence, written by Blender itself."""
+    from alphalift_blender import node_group
+
+    writer = bpy.data.scenes.new("movie writer")
+    settings = writer.render
+    settings.resolution_x = settings.resolution_y = 512
+    settings.resolution_percentage = 100
+    if hasattr(settings.image_settings, "media_type"):  # Blender 5
+        settings.image_settings.media_type = "VIDEO"
+    settings.image_settings.file_format = "FFMPEG"
+    settings.ffmpeg.format = "QUICKTIME"
+    settings.ffmpeg.codec = "PNG"
+    settings.use_compositing, settings.use_sequencer = True, False
+    writer.view_settings.view_transform = "Standard"
+    writer.frame_start, writer.frame_end = 1, 3
+    tree = node_group.scene_compositor(writer)
+    tree.nodes.clear()
+    frames = tree.nodes.new("CompositorNodeImage")
+    frames.image = bpy.data.images.load(first_frame, check_existing=False)
+    frames.image.source = "SEQUENCE"
+    frames.frame_duration, frames.frame_start = 3, 1
+    if hasattr(writer, "compositing_node_group"):
+        output = tree.nodes.new("NodeGroupOutput")
+    else:
+        output = tree.nodes.new("CompositorNodeComposite")
+    tree.links.new(frames.outputs[0], output.inputs[0])
+    settings.filepath = path
+    with bpy.context.temp_override(scene=writer):
+        bpy.ops.render.render(animation=True)
+    folder = os.path.dirname(path)
+    return os.path.join(folder, next(n for n in sorted(os.listdir(folder)) if n.startswith("clip")))
+
+
 def scenario() -> None:
     sys.path.insert(0, ADDONS)
     module = addon_utils.enable("alphalift_blender", default_set=True, handle_error=None)
@@ -90,6 +124,15 @@ def scenario() -> None:
     report["rerun_changed"] = [n for n in first if first[n] != second[n]]
     report["after_touch_changed"] = [n for n in second if second[n] != third[n]]
     report["cache"] = cache
+
+    movie = write_movie(os.path.join(WORK, "seq", "frame_0001.png"), os.path.join(WORK, "clip.mov"))
+    source.image = bpy.data.images.load(movie)
+    report["movie_source"] = source.image.source
+    source.frame_duration, source.frame_start, source.frame_offset = 3, 1, 0
+    report["movie"] = list(bpy.ops.alphalift.compute_matte(node_name=alphalift.name))
+    for frame in (1, 2, 3):
+        scene.frame_set(frame)
+        render(os.path.join(WORK, f"movie_render_{frame}.png"))
 
     addon_utils.disable("alphalift_blender", default_set=True)
     report["left_behind"] = [name for name in ("ALPHALIFT_PT_node", "ALPHALIFT_OT_compute_matte",

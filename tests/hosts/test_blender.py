@@ -88,6 +88,18 @@ def test_each_sequence_frame_gets_its_own_matte(blender_results, tmp_path):
         assert np.abs(rendered_alpha(work / f"seq_render_{frame}.png") - expected).max() <= 2, frame
 
 
+def test_movie_frames_are_read_with_blender_and_matted(blender_results, tmp_path):
+    work, report, _ = blender_results
+    assert report["movie_source"] == "MOVIE" and report["movie"] == ["FINISHED"]
+    cache = Path(report["cache"])
+    for frame in (1, 2, 3):
+        extracted = cache / f"source_{frame:04d}.png"
+        original = np.asarray(Image.open(work / "seq" / f"frame_{frame:04d}.png"), np.int16)
+        assert np.abs(np.asarray(Image.open(extracted).convert("RGB"), np.int16) - original).mean() < 2
+        expected = cli_mask(extracted, tmp_path)
+        assert np.abs(rendered_alpha(work / f"movie_render_{frame}.png") - expected).max() <= 2, frame
+
+
 def test_only_stale_frames_are_recomputed(blender_results):
     _, report, _ = blender_results
     assert report["rerun_changed"] == []

@@ -37,18 +37,20 @@ def test_file_numbers_follow_start_and_offset():
 
 
 def test_jobs_for_stills_and_sequences(tmp_path):
-    still = frames.frame_jobs("/a/photo.png", False, [1, 2, 3], str(tmp_path), True)
+    still = frames.frame_jobs("/a/photo.png", "STILL", [1, 2, 3], str(tmp_path), True)
     assert still == [frames.FrameJob(1, "/a/photo.png", str(tmp_path / "matte_0001.png"),
                                      str(tmp_path / "foreground_0001.png"))]
-    sequence = frames.frame_jobs("/a/f_001.png", True, [3, 2, 2], str(tmp_path), False)
+    sequence = frames.frame_jobs("/a/f_001.png", "SEQUENCE", [3, 2, 2], str(tmp_path), False)
     assert [(j.number, j.source, j.foreground) for j in sequence] == [(2, "/a/f_002.png", ""),
                                                                        (3, "/a/f_003.png", "")]
+    (movie,) = frames.frame_jobs("/a/clip.mov", "MOVIE", [5], str(tmp_path), False)
+    assert movie.source == str(tmp_path / "source_0005.png") and movie.origin == "/a/clip.mov"
 
 
 def test_cache_knows_what_is_stale(tmp_path):
     source = tmp_path / "f_001.png"
     source.write_bytes(b"one")
-    (job,) = frames.frame_jobs(str(source), True, [1], str(tmp_path / "cache"), False)
+    (job,) = frames.frame_jobs(str(source), "SEQUENCE", [1], str(tmp_path / "cache"), False)
     options = {"model": "", "refine": True, "decontaminate": False}
     cache = frames.MatteCache(str(tmp_path / "cache"))
     assert not cache.is_fresh(job, options)
@@ -62,6 +64,22 @@ def test_cache_knows_what_is_stale(tmp_path):
     cache.record(job, options)
     Path(job.mask).unlink()
     assert not cache.is_fresh(job, options), "a deleted output is stale"
+
+
+def test_movie_frames_are_keyed_by_the_movie_and_their_number(tmp_path):
+    movie = tmp_path / "clip.mov"
+    movie.write_bytes(b"movie")
+    one, two = frames.frame_jobs(str(movie), "MOVIE", [1, 2], str(tmp_path), False)
+    options = {"model": ""}
+    for job in (one, two):
+        Path(job.source).write_bytes(b"frame")
+        Path(job.mask).write_bytes(b"matte")
+    cache = frames.MatteCache(str(tmp_path))
+    cache.record(one, options)
+    assert cache.is_fresh(one, options) and not cache.is_fresh(two, options)
+    assert cache.fingerprint(one, options) != cache.fingerprint(two, options)
+    movie.write_bytes(b"edited movie")
+    assert not cache.is_fresh(one, options)
 
 
 def test_extension_zip_has_the_manifest_at_the_top(tmp_path):

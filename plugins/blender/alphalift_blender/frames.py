@@ -36,17 +36,23 @@ class FrameJob:
     source: str
     mask: str
     foreground: str  # "" when not decontaminating
+    origin: str = ""  # the file the frame comes from when that is not ``source`` (a movie)
 
 
-def frame_jobs(source: str, is_sequence: bool, numbers: Iterable[int], cache: str,
+def frame_jobs(source: str, kind: str, numbers: Iterable[int], cache: str,
                decontaminate: bool) -> List[FrameJob]:
-    """One job a frame; outputs carry the source's own numbers so one Image node maps both alike."""
+    """One job a frame of a STILL, SEQUENCE or MOVIE; outputs carry the source's own numbers so one
+    Image node maps both alike. A movie's frames are first read out to PNGs in the cache."""
     jobs = []
-    for number in (sorted(set(numbers)) if is_sequence else [1]):
-        path = sequence_path(source, number) if is_sequence else source
+    for number in (sorted(set(numbers)) if kind != "STILL" else [1]):
         mask = os.path.join(cache, f"matte_{number:04d}.png")
         foreground = os.path.join(cache, f"foreground_{number:04d}.png") if decontaminate else ""
-        jobs.append(FrameJob(number, path, mask, foreground))
+        if kind == "MOVIE":
+            frame = os.path.join(cache, f"source_{number:04d}.png")
+            jobs.append(FrameJob(number, frame, mask, foreground, origin=source))
+        else:
+            path = sequence_path(source, number) if kind == "SEQUENCE" else source
+            jobs.append(FrameJob(number, path, mask, foreground))
     return jobs
 
 
@@ -64,12 +70,13 @@ class MatteCache:
 
     @staticmethod
     def fingerprint(job: FrameJob, options: Dict[str, object]) -> str:
-        status = os.stat(job.source)
-        data = json.dumps([job.source, status.st_size, status.st_mtime_ns, options], sort_keys=True)
+        origin = job.origin or job.source
+        status = os.stat(origin)
+        data = json.dumps([origin, job.number, status.st_size, status.st_mtime_ns, options], sort_keys=True)
         return hashlib.sha256(data.encode()).hexdigest()
 
     def is_fresh(self, job: FrameJob, options: Dict[str, object]) -> bool:
-        outputs = [job.mask] + ([job.foreground] if job.foreground else [])
+        outputs = [job.mask, job.source] + ([job.foreground] if job.foreground else [])
         return (all(os.path.exists(p) for p in outputs)
                 and self.entries.get(job.mask) == self.fingerprint(job, options))
 

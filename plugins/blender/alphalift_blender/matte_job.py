@@ -51,27 +51,73 @@ def source_image_node(node):
 def plan(scene, node) -> List[FrameJob]:
     image_node = source_image_node(node)
     image = image_node.image
-    if image.source == "MOVIE":
-        raise Problem("Movie files are not read yet: render the clip to an image sequence (PNG or "
-                      "EXR) and load that in the Image node.")
-    if image.source not in ("FILE", "SEQUENCE") or image.packed_file is not None:
+    if image.source not in ("FILE", "SEQUENCE", "MOVIE") or image.packed_file is not None:
         raise Problem(f"\u201c{image.name}\u201d is not a file on disk (generated or packed): save or "
                       "unpack it first, or use Image > Remove Background in the Image Editor.")
     path = bpy.path.abspath(image.filepath, library=image.library)
     settings = node.alphalift
-    is_sequence = image.source == "SEQUENCE"
+    kind = {"FILE": "STILL"}.get(image.source, image.source)
     numbers = [1]
-    if is_sequence:
+    if kind != "STILL":
         first, last = ((scene.frame_start, scene.frame_end) if settings.use_scene_range
                        else (settings.frame_start, settings.frame_end))
         numbers = [file_number(f, image_node.frame_start, image_node.frame_offset)
                    for f in range(first, last + 1)]
-    jobs = frame_jobs(path, is_sequence, [n for n in numbers if n >= 1], cache_folder(node.name),
+    jobs = frame_jobs(path, kind, [n for n in numbers if n >= 1], cache_folder(node.name),
                       settings.decontaminate)
+    if kind == "MOVIE":
+        if not os.path.isfile(path):
+            raise Problem(f"The movie {path} is missing.")
+        jobs = [job for job in jobs if job.number <= image_node.frame_duration]
+        read_movie_frames(image_node, jobs, settings.options())
+        return jobs
     present = [job for job in jobs if os.path.isfile(job.source)]
     if not present:
         raise Problem(f"No source file found for these frames (first looked for {jobs[0].source}).")
     return present
+
+
+def read_movie_frames(image_node, jobs: List[FrameJob], options: dict) -> None:
+    """Write the stale movie frames as PNGs with Blender's own decoder: a scratch scene renders just
+    the Image node at each frame (sRGB, Standard view), then goes away."""
+    from .node_group import scene_compositor
+
+    cache = MatteCache(os.path.dirname(jobs[0].mask))
+    todo = [job for job in jobs if not cache.is_fresh(job, options)]
+    if not todo:
+        return
+    os.makedirs(cache.folder, exist_ok=True)
+    scratch = bpy.data.scenes.new("AlphaLift frame reader")
+    try:
+        render = scratch.render
+        render.resolution_x, render.resolution_y = image_node.image.size
+        render.resolution_percentage = 100
+        render.image_settings.file_format = "PNG"
+        render.image_settings.color_mode = "RGB"
+        render.image_settings.color_depth = "8"
+        render.use_compositing, render.use_sequencer = True, False
+        scratch.view_settings.view_transform = "Standard"
+        tree = scene_compositor(scratch)
+        tree.nodes.clear()  # a new 4.x scene starts with Render Layers -> Composite
+        reader = tree.nodes.new("CompositorNodeImage")
+        reader.image = image_node.image
+        for attribute in ("frame_start", "frame_offset", "frame_duration"):
+            setattr(reader, attribute, getattr(image_node, attribute))
+        if hasattr(scratch, "compositing_node_group"):
+            output = tree.nodes.new("NodeGroupOutput")
+        else:
+            output = tree.nodes.new("CompositorNodeComposite")
+        tree.links.new(reader.outputs[0], output.inputs[0])
+        with bpy.context.temp_override(scene=scratch):  # the compositor reads the context's frame
+            for job in todo:
+                scratch.frame_set(job.number + image_node.frame_start - 1 - image_node.frame_offset)
+                render.filepath = job.source
+                bpy.ops.render.render(write_still=True)
+    finally:
+        group = getattr(scratch, "compositing_node_group", None)
+        bpy.data.scenes.remove(scratch)
+        if group is not None:
+            bpy.data.node_groups.remove(group)
 
 
 def compute(jobs: List[FrameJob], options: dict, cancelled: Callable[[], bool],
@@ -108,7 +154,7 @@ def load_sequence(name: str, path: str, is_sequence: bool, non_color: bool):
 def wire_outputs(tree, node, jobs: List[FrameJob]) -> None:
     """Image nodes holding the mattes (and colours), mapped to frames like the source node."""
     source = source_image_node(node)
-    is_sequence = source.image.source == "SEQUENCE"
+    is_sequence = source.image.source in ("SEQUENCE", "MOVIE")
     wanted = [("Matte", jobs[0].mask, True)]
     if jobs[0].foreground:
         wanted.append(("Foreground", jobs[0].foreground, False))
