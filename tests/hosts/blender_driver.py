@@ -125,6 +125,18 @@ def scenario() -> None:
     report["after_touch_changed"] = [n for n in second if second[n] != third[n]]
     report["cache"] = cache
 
+    photo = bpy.data.images.load(os.path.join(WORK, "photo.png"), check_existing=False)
+    photo.name = "photo for the image editor"
+    report["image_editor"] = list(bpy.ops.alphalift.image_remove_background(image_name=photo.name))
+    cutout = bpy.data.images[f"{photo.name} (AlphaLift)"]
+    cutout.filepath_raw = os.path.join(WORK, "image_editor_cutout.png")
+    cutout.file_format = "PNG"
+    cutout.save()
+    try:
+        bpy.ops.alphalift.image_remove_background(image_name="no such image")
+    except RuntimeError as exc:
+        report["image_editor_missing"] = str(exc)
+
     movie = write_movie(os.path.join(WORK, "seq", "frame_0001.png"), os.path.join(WORK, "clip.mov"))
     source.image = bpy.data.images.load(movie)
     report["movie_source"] = source.image.source

@@ -100,6 +100,18 @@ def test_movie_frames_are_read_with_blender_and_matted(blender_results, tmp_path
         assert np.abs(rendered_alpha(work / f"movie_render_{frame}.png") - expected).max() <= 2, frame
 
 
+def test_image_editor_remove_background_makes_a_cutout_image(blender_results, tmp_path):
+    work, report, _ = blender_results
+    assert report["image_editor"] == ["FINISHED"]
+    assert "No image named “no such image”" in report["image_editor_missing"]
+    cutout = np.asarray(Image.open(work / "image_editor_cutout.png").convert("RGBA")).astype(np.int16)
+    expected = cli_mask(work / "photo.png", tmp_path)
+    assert np.abs(cutout[..., 3] - expected).max() <= 1
+    photo = np.asarray(Image.open(work / "photo.png"), np.int16)
+    opaque = expected == 255
+    assert np.abs(cutout[opaque][:, :3] - photo[opaque]).max() <= 1, "opaque pixels keep their colour"
+
+
 def test_only_stale_frames_are_recomputed(blender_results):
     _, report, _ = blender_results
     assert report["rerun_changed"] == []

@@ -126,14 +126,21 @@ class ALPHALIFT_OT_image_remove_background(bpy.types.Operator):
 
     refine: bpy.props.BoolProperty(name="Refine Edges", default=True)
     model: bpy.props.StringProperty(name="Model", default="")
+    image_name: bpy.props.StringProperty(name="Image", default="",
+                                         description="The image to cut out (default: the editor's)")
 
     @classmethod
     def poll(cls, context):
         space = getattr(context, "space_data", None)
-        return space is not None and getattr(space, "image", None) is not None
+        return space is None or getattr(space, "image", None) is not None  # no space: a script
 
     def execute(self, context):
-        image = context.space_data.image
+        space = getattr(context, "space_data", None)
+        image = bpy.data.images.get(self.image_name) if self.image_name else getattr(space, "image", None)
+        if image is None:
+            self.report({"ERROR"}, f"No image named “{self.image_name}”." if self.image_name
+                        else "Open an image in the Image Editor first.")
+            return {"CANCELLED"}
         width, height = image.size
         if width < 2 or height < 2:
             self.report({"ERROR"}, f"\u201c{image.name}\u201d has no pixels to cut out.")
@@ -158,6 +165,7 @@ class ALPHALIFT_OT_image_remove_background(bpy.types.Operator):
         cutout = bpy.data.images.new(f"{image.name} (AlphaLift)", width, height, alpha=True)
         cutout.pixels.foreach_set(np.dstack([colours, alpha])[::-1].astype(np.float32).ravel())
         cutout.update()
-        context.space_data.image = cutout
+        if space is not None and hasattr(space, "image"):
+            space.image = cutout
         self.report({"INFO"}, f"Created \u201c{cutout.name}\u201d.")
         return {"FINISHED"}
