@@ -66,3 +66,54 @@ def test_installer_client_and_core_agree_on_the_data_folder(monkeypatch, tmp_pat
     monkeypatch.delenv("ALPHALIFT_HOME", raising=False)
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     assert paths.data_dir() == client.data_dir() == alphalift_home() == tmp_path / "data" / "alphalift"
+
+
+def test_krita_plugin_lands_in_pykrita_enabled_and_uninstalls(monkeypatch, tmp_path):
+    monkeypatch.setattr(paths.sys, "platform", "linux")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    resources = tmp_path / "krita"
+    install.install_krita(resources)
+    pykrita = resources / "pykrita"
+    assert (pykrita / "alphalift_krita.desktop").exists()
+    assert (pykrita / "alphalift_krita" / "alphalift_client.py").exists()
+    assert "enable_alphalift_krita=true" in (tmp_path / "config" / "kritarc").read_text()
+    install.uninstall_krita(resources)
+    assert list(pykrita.iterdir()) == []
+    assert "enable_alphalift_krita=false" in (tmp_path / "config" / "kritarc").read_text()
+
+
+@pytest.mark.parametrize("platform, resources, kritarc", [
+    ("linux", ".local/share/krita", ".config/kritarc"),
+    ("darwin", "Library/Application Support/krita", "Library/Preferences/kritarc"),
+])
+def test_krita_folders_per_os(monkeypatch, tmp_path, platform, resources, kritarc):
+    monkeypatch.setattr(paths.sys, "platform", platform)
+    monkeypatch.setattr(paths.Path, "home", lambda: tmp_path)
+    monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
+    monkeypatch.delenv("XDG_DATA_HOME", raising=False)
+    (found,) = paths.krita_resource_dirs()
+    assert found == tmp_path / resources and paths.kritarc_for(found) == tmp_path / kritarc
+
+
+def test_flatpak_krita_keeps_its_own_kritarc(monkeypatch, tmp_path):
+    monkeypatch.setattr(paths.sys, "platform", "linux")
+    monkeypatch.setattr(paths.Path, "home", lambda: tmp_path)
+    monkeypatch.delenv("XDG_DATA_HOME", raising=False)
+    flatpak = tmp_path / ".var/app/org.kde.krita/data/krita"
+    flatpak.mkdir(parents=True)
+    assert paths.krita_resource_dirs() == [flatpak]
+    assert paths.kritarc_for(flatpak) == tmp_path / ".var/app/org.kde.krita/config/kritarc"
+
+
+def test_blender_addon_lands_in_dest_and_extensions_in_each_version(monkeypatch, tmp_path):
+    monkeypatch.setattr(install.shutil, "which", lambda name: None)  # no blender to enable with
+    install.install_blender(tmp_path / "addons", None)
+    addon = tmp_path / "addons" / "alphalift_blender"
+    assert (addon / "blender_manifest.toml").exists() and (addon / "alphalift_client.py").exists()
+    monkeypatch.setattr(paths.sys, "platform", "linux")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    with pytest.raises(SystemExit, match="no Blender 4.2\\+ user folder"):
+        install.blender_targets(None)
+    (tmp_path / "config" / "blender" / "4.5").mkdir(parents=True)
+    assert install.blender_targets(None) == [
+        (tmp_path / "config/blender/4.5/extensions/user_default/alphalift", "bl_ext.user_default.alphalift")]
