@@ -58,13 +58,23 @@ def iou(mask: np.ndarray, truth: np.ndarray, threshold: float = 0.5) -> float:
     return float(np.logical_and(pred, gt).sum() / union) if union else 1.0
 
 
-def max_f_measure(mask: np.ndarray, truth: np.ndarray, beta2: float = 0.3) -> float:
-    """Best F-beta over 256 thresholds (beta^2 = 0.3, the salient-object convention)."""
+def f_curve(mask: np.ndarray, truth: np.ndarray, beta2: float = 0.3) -> np.ndarray:
+    """F-beta at each of 256 thresholds, highest threshold first (beta^2 = 0.3)."""
     gt = truth >= 0.5
     levels = np.round(np.clip(mask, 0, 1) * 255).astype(np.int64)
     positives = np.bincount(levels[gt], minlength=256)[::-1].cumsum()
     predicted = np.bincount(levels.ravel(), minlength=256)[::-1].cumsum()
     precision = positives / np.maximum(predicted, 1)
     recall = positives / max(int(gt.sum()), 1)
-    f = (1 + beta2) * precision * recall / np.maximum(beta2 * precision + recall, 1e-12)
-    return float(f.max())
+    return (1 + beta2) * precision * recall / np.maximum(beta2 * precision + recall, 1e-12)
+
+
+def max_f_measure(mask: np.ndarray, truth: np.ndarray, beta2: float = 0.3) -> float:
+    """Best F-beta of one image over its own 256 thresholds (an oracle threshold per image)."""
+    return float(f_curve(mask, truth, beta2).max())
+
+
+def dataset_max_f(curves: list[np.ndarray]) -> float:
+    """The salient-object benchmarks' maxF: the F curves averaged over the images, then the best
+    threshold, one threshold for the whole set (as PySODMetrics and the SOD benchmarks compute it)."""
+    return float(np.mean(curves, axis=0).max())

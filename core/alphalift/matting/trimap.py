@@ -21,13 +21,13 @@ class TrimapSettings:
     low: float = 0.02  # hysteresis: weakest probability that can still belong to the subject
     high: float = 0.8  # hysteresis: seeds the model is confident about
     band_model_px: float = 6.0  # width of the band outside the outline, in model-resolution pixels
-    inner_band: float = 2.0  # width of the band inside the outline, as a fraction of the outer one
+    inner_band: float = 1.0  # width of the band inside the outline, as a fraction of the outer one
     min_band_px: int = 2
     uncertain_low: float = 0.05
     uncertain_high: float = 0.99
     colour_reach: float = 24.0  # inside pixels this many band-widths deep that look like the
     # nearby background (closer to its mean colour than to the subject's) stay unknown
-    uncertain_reach: float = 4.0  # uncertain pixels outside the outline, this many band-widths
+    uncertain_reach: float = 3.0  # uncertain pixels outside the outline, this many band-widths
     # from it, stay unknown: where the model hesitates, hair and fur usually reach further
 
 
