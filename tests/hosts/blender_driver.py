@@ -40,16 +40,11 @@ def write_movie(first_frame: str, path: str) -> str:
     settings.use_compositing, settings.use_sequencer = True, False
     writer.view_settings.view_transform = "Standard"
     writer.frame_start, writer.frame_end = 1, 3
-    tree = node_group.scene_compositor(writer)
-    tree.nodes.clear()
+    tree, output = node_group.fresh_compositor(writer)
     frames = tree.nodes.new("CompositorNodeImage")
     frames.image = bpy.data.images.load(first_frame, check_existing=False)
     frames.image.source = "SEQUENCE"
     frames.frame_duration, frames.frame_start = 3, 1
-    if hasattr(writer, "compositing_node_group"):
-        output = tree.nodes.new("NodeGroupOutput")
-    else:
-        output = tree.nodes.new("CompositorNodeComposite")
     tree.links.new(frames.outputs[0], output.inputs[0])
     settings.filepath = path
     with bpy.context.temp_override(scene=writer):
@@ -75,14 +70,7 @@ def scenario() -> None:
     scene.render.use_compositing = True
     scene.view_settings.view_transform = "Standard"
     scene.frame_start, scene.frame_end = 1, 3
-    tree = node_group.scene_compositor(scene)
-    for node in list(tree.nodes):
-        tree.nodes.remove(node)
-    if hasattr(scene, "compositing_node_group"):
-        output = tree.nodes.new("NodeGroupOutput")
-    else:
-        output = tree.nodes.new("CompositorNodeComposite")
-        output.use_alpha = True
+    tree, output = node_group.fresh_compositor(scene)
     source = tree.nodes.new("CompositorNodeImage")
     source.image = bpy.data.images.load(os.path.join(WORK, "photo.png"))
     assert bpy.ops.alphalift.add_node() == {"FINISHED"}

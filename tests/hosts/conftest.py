@@ -74,6 +74,15 @@ def trixie():
         subprocess.run(["sh", str(script), str(ROOT), "down"], check=False)
 
 
+def write_photos(work: Path) -> None:
+    """photo.png (scikit-image's public-domain astronaut) and gray.png in a fresh ``work``."""
+    skimage_data = pytest.importorskip("skimage.data")
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    Image.fromarray(skimage_data.astronaut()).save(work / "photo.png")
+    Image.fromarray(skimage_data.astronaut()).convert("L").save(work / "gray.png")
+
+
 def cli_mask(photo: Path, tmp_path: Path) -> np.ndarray:
     """What `alphalift remove --format mask` gives, on the same backend as the chroot's core."""
     out = tmp_path / f"{photo.stem}-mask.png"

@@ -2,7 +2,6 @@
 # Drives AlphaLift's procedures on $ALPHALIFT_TEST_DIR/photo.png and records what happened.
 import json
 import os
-import sys
 
 from gi.repository import Gegl, Gimp, Gio
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from .conftest import PROJECT, cli_mask
+from .conftest import PROJECT, cli_mask, write_photos
 
 pytestmark = pytest.mark.hosts
 WORK = "/tmp/alphalift-gimp-test"
@@ -23,11 +23,7 @@ def gimp_results(trixie, tmp_path_factory):
     installed = trixie.run("python3 /opt/alphalift-src/installers/install.py gimp")
     assert installed.returncode == 0, installed.stdout[-3000:] + installed.stderr[-3000:]
     work = trixie.path(WORK)
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir(parents=True)
-    skimage_data = pytest.importorskip("skimage.data")
-    Image.fromarray(skimage_data.astronaut()).save(work / "photo.png")
-    Image.fromarray(skimage_data.astronaut()).convert("L").save(work / "gray.png")
+    write_photos(work)
     plugin = trixie.path("/root/.config/GIMP/3.0/plug-ins/alphalift-all-types")
     shutil.rmtree(plugin, ignore_errors=True)
     shutil.copytree(PROJECT / "plugins/gimp/gimpfu_shim", plugin / "gimpfu_shim")

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from .conftest import PROJECT, cli_mask
+from .conftest import PROJECT, cli_mask, write_photos
 
 pytestmark = pytest.mark.hosts
 WORK = "/tmp/alphalift-krita-test"
@@ -38,11 +38,7 @@ def krita_results(trixie, tmp_path_factory):
 
     set_plugin_enabled(trixie.path("/root/.config/kritarc"), "alphalift_krita_test", True)
     work = trixie.path(WORK)
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir(parents=True)
-    skimage_data = pytest.importorskip("skimage.data")
-    Image.fromarray(skimage_data.astronaut()).save(work / "photo.png")
-    Image.fromarray(skimage_data.astronaut()).convert("L").save(work / "gray.png")
+    write_photos(work)
     ran = trixie.run('xvfb-run -a -s "-screen 0 1280x1024x24" krita --nosplash', timeout=900,
                      ALPHALIFT_TEST_DIR=WORK, XDG_RUNTIME_DIR="/tmp/runtime-root")
     report_path = work / "report.json"

@@ -7,7 +7,6 @@ import multiprocessing
 import os
 import random
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest

@@ -9,6 +9,7 @@ import bpy
 
 from .alphalift_client import AlphaLiftClient
 from .frames import FrameJob, MatteCache, file_number, frame_jobs
+from .node_group import fresh_compositor
 
 _client: Optional[AlphaLiftClient] = None
 
@@ -80,8 +81,6 @@ def plan(scene, node) -> List[FrameJob]:
 def read_movie_frames(image_node, jobs: List[FrameJob], options: dict) -> None:
     """Write the stale movie frames as PNGs with Blender's own decoder: a scratch scene renders just
     the Image node at each frame (sRGB, Standard view), then goes away."""
-    from .node_group import scene_compositor
-
     cache = MatteCache(os.path.dirname(jobs[0].mask))
     todo = [job for job in jobs if not cache.is_fresh(job, options)]
     if not todo:
@@ -97,16 +96,11 @@ def read_movie_frames(image_node, jobs: List[FrameJob], options: dict) -> None:
         render.image_settings.color_depth = "8"
         render.use_compositing, render.use_sequencer = True, False
         scratch.view_settings.view_transform = "Standard"
-        tree = scene_compositor(scratch)
-        tree.nodes.clear()  # a new 4.x scene starts with Render Layers -> Composite
+        tree, output = fresh_compositor(scratch)
         reader = tree.nodes.new("CompositorNodeImage")
         reader.image = image_node.image
         for attribute in ("frame_start", "frame_offset", "frame_duration"):
             setattr(reader, attribute, getattr(image_node, attribute))
-        if hasattr(scratch, "compositing_node_group"):
-            output = tree.nodes.new("NodeGroupOutput")
-        else:
-            output = tree.nodes.new("CompositorNodeComposite")
         tree.links.new(reader.outputs[0], output.inputs[0])
         with bpy.context.temp_override(scene=scratch):  # the compositor reads the context's frame
             for job in todo:

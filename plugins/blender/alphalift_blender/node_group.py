@@ -47,3 +47,15 @@ def scene_compositor(scene) -> bpy.types.NodeTree:
         return scene.compositing_node_group
     scene.use_nodes = True
     return scene.node_tree
+
+
+def fresh_compositor(scene):
+    """The scene's compositor emptied, with only its output node (5.x Group Output, 4.x Composite
+    keeping alpha): a new 4.x scene would otherwise render its Render Layers."""
+    tree = scene_compositor(scene)
+    tree.nodes.clear()
+    if hasattr(scene, "compositing_node_group"):
+        return tree, tree.nodes.new("NodeGroupOutput")
+    output = tree.nodes.new("CompositorNodeComposite")
+    output.use_alpha = True
+    return tree, output

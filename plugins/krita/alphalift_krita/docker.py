@@ -2,6 +2,7 @@
 from typing import List
 
 from krita import DockWidget, Krita
+from PyQt5.QtCore import Qt
 from PyQt5.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QLabel, QProgressBar, QPushButton,
                              QVBoxLayout, QWidget)
 
@@ -94,7 +95,7 @@ class AlphaLiftDocker(DockWidget):
         self.model_box.clear()
         for model in models:
             self.model_box.addItem(model_label(model), "" if model.get("default") else model["name"])
-            self.model_box.setItemData(self.model_box.count() - 1, model.get("description", ""), 3)
+            self.model_box.setItemData(self.model_box.count() - 1, model.get("description", ""), Qt.ToolTipRole)
         wanted = self.model_box.findData(self.session.options.model)
         self.model_box.setCurrentIndex(max(wanted, 0))
         self.model_box.blockSignals(False)
