@@ -167,3 +167,51 @@ def test_a_subject_the_model_is_unsure_of_everywhere_is_not_erased():
     probability = blurry_model_mask(truth, 4) * 0.75  # peak 0.68: below the usual seed level
     alpha, _ = refine_matte(photo, probability, (160, 160), foreground=False)
     assert alpha[80, 80] > 0.95 and np.abs(alpha - truth).sum() < np.abs(probability - truth).sum()
+
+
+def levin_laplacian_dense(image: np.ndarray, centres: list[tuple[int, int]], eps: float) -> np.ndarray:
+    """The matting Laplacian written out from its definition, one 3x3 window at a time."""
+    height, width = image.shape[:2]
+    laplacian = np.zeros((height * width, height * width))
+    for y, x in centres:
+        pixels = [(y + dy) * width + (x + dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1)]
+        colours = image.reshape(-1, 3)[pixels].astype(np.float64)
+        mean = colours.mean(axis=0)
+        covariance = (colours - mean).T @ (colours - mean) / 9
+        inverse = np.linalg.inv(covariance + eps / 9 * np.eye(3))
+        for i, p in enumerate(pixels):
+            for j, q in enumerate(pixels):
+                affinity = (1 + (colours[i] - mean) @ inverse @ (colours[j] - mean)) / 9
+                laplacian[p, q] += (i == j) - affinity
+    return laplacian
+
+
+def test_stencil_laplacian_equals_the_definition():
+    from alphalift.matting.closed_form import matting_laplacian
+
+    rng = np.random.default_rng(3)
+    image = rng.random((7, 9, 3)).astype(np.float32)
+    centres = [(1, 1), (1, 2), (2, 4), (3, 3), (5, 7), (4, 7)]
+    flat_centres = np.array([y * 9 + x for y, x in centres])
+    steps, values = matting_laplacian(image, flat_centres, 1e-5)
+    stencil = np.zeros((63, 63))
+    for step, row in zip(steps, values):
+        for f in np.flatnonzero(row):
+            stencil[f, f + step] = stencil[f + step, f] = row[f]
+    np.testing.assert_allclose(stencil, levin_laplacian_dense(image, centres, 1e-5), atol=1e-9)
+    assert np.allclose(stencil.sum(axis=1), 0.0)  # constants are in the null space
+
+
+def test_tiled_guided_upsampling_equals_the_whole_image_fit():
+    from alphalift.matting.guided_filter import guided_coefficients, guided_upsample_at
+    from alphalift.matting.resample import sample
+
+    rng = np.random.default_rng(4)
+    guide, source = rng.random((150, 200, 3)).astype(np.float32), rng.random((150, 200)).astype(np.float32)
+    rows, cols = np.nonzero(np.pad(np.ones((1, 380), bool), ((170, 129), (10, 10))))  # one line
+    rows, cols = np.concatenate([rows, [0, 299]]), np.concatenate([cols, [0, 399]])  # and corners
+    colours = rng.random((rows.size, 3)).astype(np.float32)
+    a, b = guided_coefficients(guide, source, 2, 1e-4)
+    whole = np.einsum("nc,nc->n", sample(a, rows, cols, (300, 400)), colours) + sample(b, rows, cols, (300, 400))
+    tiled = guided_upsample_at(guide, source, rows, cols, colours, (300, 400), 2, 1e-4)
+    np.testing.assert_allclose(tiled, whole, atol=1e-6)

@@ -1,11 +1,12 @@
 """Closed-form matting (Levin, Lischinski and Weiss, 2008), solved on the unknown band only.
 
 In each 3x3 window alpha is assumed affine in colour; that gives the matting Laplacian L, and the
-matte minimises  a'La + lambda * |a - prior|^2  with the trimap's known pixels fixed. The sparse
-system is built only from windows that touch the band, so its size follows the band, not the image,
-and is solved by conjugate gradients with a Jacobi preconditioner. A small pull towards the model's
-own probability (``prior_weight``) keeps the system well posed where the band has no known pixel
-nearby and lets the network's opinion win where colours cannot decide.
+matte minimises  a'La + lambda * |a - prior|^2  with the trimap's known pixels fixed. L is built
+only from windows that touch the band, as a stencil: one value per pixel for each offset a window
+can span, so building it is a few vectorised scatters and its size follows the band, not the
+image. The band's system is solved by conjugate gradients with a Jacobi preconditioner. A small
+pull towards the model's own probability (``prior_weight``) keeps the system well posed where the
+band has no known pixel nearby and lets the network's opinion win where colours cannot decide.
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from scipy.sparse.linalg import cg
 
 from .trimap import FOREGROUND, UNKNOWN
 
-BLOCK_ENTRIES = 1 << 22  # Laplacian entries per batch while building L: bounds memory
+BLOCK_WINDOWS = 1 << 16  # windows per batch while building L: bounds memory
 
 
 def window_offsets(radius: int) -> np.ndarray:
@@ -37,32 +38,59 @@ def _window_centres(unknown: np.ndarray, radius: int) -> np.ndarray:
 
 
 def matting_laplacian(image: np.ndarray, centres: np.ndarray, eps: float,
-                      radius: int = 1) -> tuple[sparse.csr_matrix, np.ndarray]:
-    """Laplacian over the pixels the given windows cover; returns (L, covered flat indices)."""
+                      radius: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """The Laplacian of the given windows as the upper half of a stencil over the flat image.
+
+    Returns (steps >= 0, values K x H*W) with L[f, f + steps[k]] = L[f + steps[k], f] =
+    values[k, f]; L is symmetric, so the other half is not stored. Pixels no window covers have
+    zero rows.
+    """
     width = image.shape[1]
     colours = image.reshape(-1, 3).astype(np.float64)
     offsets = window_offsets(radius)
     flat_offsets = offsets[:, 0] * width + offsets[:, 1]
     n = len(flat_offsets)
-    pixels = centres[:, None] + flat_offsets[None, :]  # windows x n
-    covered, local = np.unique(pixels, return_inverse=True)
-    local = local.reshape(pixels.shape).astype(np.int32)
-    size = len(covered)
+    pair_steps = flat_offsets[None, :] - flat_offsets[:, None]  # [a, b]: from pixel a to pixel b
+    steps = np.unique(pair_steps[pair_steps >= 0])
+    values = np.zeros((len(steps), colours.shape[0]))
     identity = np.eye(n)
     regulariser = (eps / n) * np.eye(3)
-    laplacian = sparse.csr_matrix((size, size))
-    step = max(1, BLOCK_ENTRIES // (n * n))
-    for start in range(0, len(centres), step):
-        win = colours[pixels[start:start + step]]  # m x n x 3
+    for start in range(0, len(centres), BLOCK_WINDOWS):
+        batch = centres[start:start + BLOCK_WINDOWS]
+        pixels = batch[:, None] + flat_offsets[None, :]  # m x n
+        win = colours[pixels]  # m x n x 3
         centred = win - win.mean(axis=1, keepdims=True)
-        covariance = np.einsum("mki,mkj->mij", centred, centred) / n + regulariser
+        covariance = centred.transpose(0, 2, 1) @ centred / n + regulariser
         projected = centred @ np.linalg.inv(covariance)  # m x n x 3
         block = identity - (1.0 + projected @ centred.transpose(0, 2, 1)) / n  # m x n x n
-        index = local[start:start + step]
-        rows = np.repeat(index, n, axis=1).ravel()
-        cols = np.tile(index, (1, n)).ravel()
-        laplacian = laplacian + sparse.coo_matrix((block.ravel(), (rows, cols)), shape=(size, size)).tocsr()
-    return laplacian, covered
+        for a in range(n):
+            later = np.flatnonzero(pair_steps[a] >= 0)  # each step once per pixel a: no clashes
+            rows = np.searchsorted(steps, pair_steps[a, later])
+            values[rows[:, None], pixels[None, :, a]] += block[:, a, later].T
+    return steps, values
+
+
+def _band_system(steps: np.ndarray, values: np.ndarray, band: np.ndarray,
+                 known_alpha: np.ndarray) -> tuple[sparse.csr_matrix, np.ndarray]:
+    """(L restricted to the band's pixels, -L_bk @ known alpha) from the half stencil."""
+    size = values.shape[1]
+    index = np.full(size, -1, np.int64)
+    index[band] = np.arange(len(band))
+    # Columns in ascending order: f - s for the largest s first, then f, then f + s.
+    lower = [(-step, np.take(values[k], band - step, mode="clip"))
+             for k, step in reversed(list(enumerate(steps))) if step > 0]
+    upper = [(step, values[k, band]) for k, step in enumerate(steps)]
+    offsets = np.array([step for step, _ in lower + upper])
+    entries = np.stack([weights for _, weights in lower + upper], axis=1)  # band x slots
+    neighbours = band[:, None] + offsets[None, :]
+    entries[(neighbours < 0) | (neighbours >= size)] = 0.0
+    neighbours = np.clip(neighbours, 0, size - 1)
+    coupling = -np.einsum("bs,bs->b", entries, known_alpha[neighbours])
+    columns = index[neighbours]
+    keep = (columns >= 0) & (entries != 0.0)
+    indptr = np.concatenate([[0], np.cumsum(keep.sum(axis=1))])
+    system = sparse.csr_matrix((entries[keep], columns[keep], indptr), shape=(len(band), len(band)))
+    return system, coupling
 
 
 def closed_form_alpha(image: np.ndarray, trimap: np.ndarray, prior: np.ndarray,
@@ -80,24 +108,23 @@ def closed_form_alpha(image: np.ndarray, trimap: np.ndarray, prior: np.ndarray,
     centres = _window_centres(unknown, radius)
     if centres.size == 0:
         raise SolverFailed("the image is too small for the matting windows")
-    laplacian, covered = matting_laplacian(image, centres, eps, radius)
-    is_unknown = unknown.ravel()[covered]
-    u, k = np.flatnonzero(is_unknown), np.flatnonzero(~is_unknown)
-    l_uu = laplacian[u][:, u]
-    l_uk = laplacian[u][:, k]
-    known_values = alpha.ravel()[covered[k]]
-    prior_u = np.clip(prior.ravel()[covered[u]], 0.0, 1.0).astype(np.float64)
-    weight_u = np.broadcast_to(np.asarray(prior_weight, np.float64), trimap.shape).ravel()[covered[u]]
-    system = (l_uu + sparse.diags(weight_u)).tocsr()
-    rhs = -(l_uk @ known_values) + weight_u * prior_u
-    jacobi = sparse.diags(1.0 / system.diagonal())
+    steps, values = matting_laplacian(image, centres, eps, radius)
+    covered = values[0] != 0.0  # steps[0] == 0: the diagonal
+    flat = alpha.ravel()
+    band = np.flatnonzero(unknown.ravel() & covered)
+    laplacian, coupling = _band_system(steps, values, band, flat)
+    prior_u = np.clip(prior.ravel()[band], 0.0, 1.0).astype(np.float32)
+    weight_u = np.broadcast_to(np.asarray(prior_weight, np.float32), trimap.shape).ravel()[band]
+    # Single precision halves the memory each iteration streams. Measured at 1920x1080: the same
+    # iteration count, and a matte within 0.011 of double precision's (1e-5 on average).
+    system = (laplacian + sparse.diags(weight_u, format="csr")).astype(np.float32)
+    rhs = (coupling + weight_u * prior_u).astype(np.float32)
+    jacobi = sparse.diags((1.0 / system.diagonal()).astype(np.float32))
     solution, info = cg(system, rhs, x0=prior_u, rtol=tolerance, maxiter=max_iterations, M=jacobi)
     if info != 0 or not np.all(np.isfinite(solution)):
         raise SolverFailed(f"conjugate gradients stopped without converging (info={info})")
-    flat = alpha.ravel()
-    flat[covered[u]] = np.clip(solution, 0.0, 1.0)
+    flat[band] = np.clip(solution, 0.0, 1.0)
     # Unknown pixels no window reached (1 px image border of a tiny image) keep the prior.
-    missed = unknown.ravel().copy()
-    missed[covered[u]] = False
+    missed = unknown.ravel() & ~covered
     flat[missed] = prior.ravel()[missed]
     return flat.reshape(trimap.shape).astype(np.float32)

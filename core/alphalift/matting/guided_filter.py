@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
+from .resample import neighbours, sample
+
 
 def _box(values: np.ndarray, radius: int) -> np.ndarray:
     """Mean over a (2r+1)^2 window, per channel, edges reflected."""
@@ -38,8 +40,11 @@ def guided_coefficients(guide: np.ndarray, source: np.ndarray, radius: int,
     mean_i = _box(guide, radius)
     mean_p = _box(source, radius)
     cov_ip = _box(guide * source[..., None], radius) - mean_i * mean_p[..., None]
-    outer = guide[..., :, None] * guide[..., None, :]
-    var_i = _box(outer.reshape(*guide.shape[:2], 9), radius).reshape(*guide.shape[:2], 3, 3)
+    first, second = np.triu_indices(3)  # the covariance is symmetric: box 6 products, not 9
+    products = _box(guide[..., first] * guide[..., second], radius)
+    var_i = np.empty(guide.shape[:2] + (3, 3), np.float32)
+    var_i[..., first, second] = products
+    var_i[..., second, first] = products
     var_i -= mean_i[..., :, None] * mean_i[..., None, :]
     var_i += eps * np.eye(3, dtype=np.float32)
     a = _solve3(var_i, cov_ip)
@@ -53,14 +58,41 @@ def guided_filter(guide: np.ndarray, source: np.ndarray, radius: int, eps: float
     return np.einsum("hwc,hwc->hw", a, guide.astype(np.float32, copy=False)) + b
 
 
+def _coefficients_near(guide: np.ndarray, source: np.ndarray, radius: int, eps: float,
+                       needed: np.ndarray, tile: int = 64) -> tuple[np.ndarray, np.ndarray]:
+    """guided_coefficients, computed only in the tiles where ``needed`` (HxW bool) is set.
+
+    Each tile is fitted with a margin of 2 * radius (a box of a box reaches that far), so the
+    result inside needed tiles equals the whole-image computation; elsewhere it is zero.
+    """
+    height, width = needed.shape
+    a = np.zeros((height, width, 3), np.float32)
+    b = np.zeros((height, width), np.float32)
+    margin = 2 * radius
+    for top in range(0, height, tile):
+        for left in range(0, width, tile):
+            rows, cols = slice(top, top + tile), slice(left, left + tile)
+            if not needed[rows, cols].any():
+                continue
+            y0, x0 = max(0, top - margin), max(0, left - margin)
+            y1, x1 = min(height, top + tile + margin), min(width, left + tile + margin)
+            tile_a, tile_b = guided_coefficients(guide[y0:y1, x0:x1], source[y0:y1, x0:x1], radius, eps)
+            inner = (slice(top - y0, top - y0 + tile), slice(left - x0, left - x0 + tile))
+            a[rows, cols] = tile_a[inner]
+            b[rows, cols] = tile_b[inner]
+    return a, b
+
+
 def guided_upsample_at(guide_low: np.ndarray, source_low: np.ndarray, rows: np.ndarray,
                        cols: np.ndarray, colours: np.ndarray, full_shape: tuple[int, int],
                        radius: int, eps: float) -> np.ndarray:
     """Fast guided upsampling (fit at low resolution, apply to full-resolution colours), evaluated
     only at the full-resolution pixels (rows, cols) whose colours are given (N x 3, in [0, 1])."""
-    from .resample import sample
-
-    a, b = guided_coefficients(guide_low, source_low, radius, eps)
+    needed = np.zeros(source_low.shape, bool)
+    for low_rows in neighbours(rows, full_shape[0], source_low.shape[0]):
+        for low_cols in neighbours(cols, full_shape[1], source_low.shape[1]):
+            needed[low_rows, low_cols] = True
+    a, b = _coefficients_near(guide_low, source_low, radius, eps, needed)
     a_at = sample(a, rows, cols, full_shape)
     b_at = sample(b, rows, cols, full_shape)
     return np.einsum("nc,nc->n", a_at, colours) + b_at

@@ -17,6 +17,12 @@ def _axis(positions: np.ndarray, full: int, low: int) -> tuple[np.ndarray, np.nd
     return before, after, (coordinate - before).astype(np.float32)
 
 
+def neighbours(positions: np.ndarray, full: int, low: int) -> tuple[np.ndarray, np.ndarray]:
+    """The two low-resolution indices that ``sample`` reads for each full-resolution position."""
+    before, after, _ = _axis(positions, full, low)
+    return before, after
+
+
 def sample(values: np.ndarray, rows: np.ndarray, cols: np.ndarray,
            full_shape: tuple[int, int]) -> np.ndarray:
     """Bilinear samples of an HxW(xC) map at pixels (rows, cols) of a full_shape image."""
