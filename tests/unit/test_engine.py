@@ -34,3 +34,18 @@ def test_the_gpu_gets_the_original_file_and_the_cpu_the_conversion(tiny_model, m
     devices = []
     ort_engine.OnnxRuntimeBackend.create(lambda device: devices.append(device) or tiny_model, None)
     assert devices == ["cpu"]
+
+
+def test_a_provider_that_starts_on_the_cpu_instead_is_reported(tiny_model, monkeypatch, caplog):
+    """ONNX Runtime itself falls back silently when the CUDA libraries are missing."""
+    monkeypatch.setattr(ort_engine, "gpu_providers_available", lambda: ["CUDAExecutionProvider"])
+    preloaded = []
+    monkeypatch.setattr(ort_engine, "preload_provider_libraries", preloaded.append)
+    real_session = ort_engine._session
+    monkeypatch.setattr(ort_engine, "_session",
+                        lambda path, providers, threads: real_session(path, providers[-1:], threads))
+    with caplog.at_level(logging.WARNING):
+        backend = ort_engine.OnnxRuntimeBackend.create(lambda device: tiny_model, threads=1)
+    assert preloaded == ["CUDAExecutionProvider"]
+    assert backend.device == "cpu"
+    assert "CUDAExecutionProvider is installed but did not start" in caplog.text

@@ -26,6 +26,23 @@ def gpu_providers_available() -> list[str]:
     return [p for p in PROVIDER_PREFERENCE if p in available]
 
 
+def preload_provider_libraries(provider: str) -> None:
+    """Let pip's onnxruntime-gpu find CUDA and cuDNN in the nvidia-* wheels (or PyTorch's copy).
+
+    Without this the CUDA provider cannot load them unless they are on the loader's path, and ONNX
+    Runtime then runs on the CPU with only a log line to say so.
+    """
+    import onnxruntime as ort
+
+    preload = getattr(ort, "preload_dlls", None)  # ONNX Runtime 1.21 and later
+    if provider != "CUDAExecutionProvider" or preload is None:
+        return
+    try:
+        preload()
+    except Exception as exc:  # the provider's own start below reports what is missing
+        log.debug("preloading CUDA libraries failed: %s", exc)
+
+
 def _session(path: Path, providers: list[str], threads: int | None):
     import onnxruntime as ort
 
@@ -52,9 +69,12 @@ class OnnxRuntimeBackend:
         """Try each available accelerator, then fall back to the CPU with a warning."""
         for provider in gpu_providers_available():
             try:
+                preload_provider_libraries(provider)
                 session = _session(model_path_for("gpu"), [provider, "CPUExecutionProvider"], threads)
                 if session.get_providers()[0] == provider:
                     return cls(session, "gpu")
+                log.warning("%s is installed but did not start (are its CUDA/cuDNN libraries "
+                            "installed?); falling back", provider)
             except Exception as exc:  # a provider's DLLs/drivers can fail in many ways
                 log.warning("%s failed to start (%s); falling back", provider, exc)
         try:
