@@ -1,4 +1,4 @@
-"""AlphaLift in the real Blender (pip `bpy` 4.5.4 and 5.0.1: Blender as a Python module), installed
+"""AlphaLift in the real Blender (pip `bpy` 4.2.23, 4.5.4 and 5.0.1: Blender as a Python module), installed
 with the project's installer. The bpy venvs (~950 MB each) are cached in $ALPHALIFT_CACHE, outside
 the clone. A driver script (blender_driver.py) builds the compositor scenes and renders; the checks
 run out here with Pillow.
@@ -18,7 +18,7 @@ from PIL import Image
 from .conftest import CACHE, PROJECT, cli_mask
 
 pytestmark = pytest.mark.hosts
-VERSIONS = ["4.5.4", "5.0.1"]
+VERSIONS = ["4.2.23", "4.5.4", "5.0.1"]  # the manifest's minimum (4.2 LTS), the current LTS, the newest
 
 
 def bpy_python(version: str) -> Path:
