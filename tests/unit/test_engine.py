@@ -49,3 +49,14 @@ def test_a_provider_that_starts_on_the_cpu_instead_is_reported(tiny_model, monke
     assert preloaded == ["CUDAExecutionProvider"]
     assert backend.device == "cpu"
     assert "CUDAExecutionProvider is installed but did not start" in caplog.text
+
+
+def test_preloading_cuda_libraries_keeps_stdout_clean(monkeypatch, capsys, caplog):
+    """onnxruntime.preload_dlls prints what it cannot find; stdout may be a PNG or the worker's protocol."""
+    import onnxruntime
+
+    monkeypatch.setattr(onnxruntime, "preload_dlls", lambda: print("Failed to load libcudnn.so.9"), raising=False)
+    with caplog.at_level(logging.DEBUG, logger="alphalift.engine.onnxruntime"):
+        ort_engine.preload_provider_libraries("CUDAExecutionProvider")
+    assert capsys.readouterr().out == ""
+    assert "Failed to load libcudnn.so.9" in caplog.text

@@ -1,6 +1,8 @@
 """ONNX Runtime backend with automatic execution-provider choice and a clean CPU fallback."""
 from __future__ import annotations
 
+import contextlib
+import io
 import logging
 from collections.abc import Callable
 from pathlib import Path
@@ -37,10 +39,14 @@ def preload_provider_libraries(provider: str) -> None:
     preload = getattr(ort, "preload_dlls", None)  # ONNX Runtime 1.21 and later
     if provider != "CUDAExecutionProvider" or preload is None:
         return
+    said = io.StringIO()  # it prints, and stdout may be carrying a PNG or the worker's protocol
     try:
-        preload()
+        with contextlib.redirect_stdout(said):
+            preload()
     except Exception as exc:  # the provider's own start below reports what is missing
         log.debug("preloading CUDA libraries failed: %s", exc)
+    if said.getvalue().strip():
+        log.debug("onnxruntime.preload_dlls: %s", said.getvalue().strip())
 
 
 def _session(path: Path, providers: list[str], threads: int | None):
