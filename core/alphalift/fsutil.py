@@ -4,6 +4,9 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import shutil
+import stat
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -77,3 +80,16 @@ def file_lock(path: Path) -> Iterator[None]:
                 yield
             finally:
                 fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def remove_tree(folder: Path) -> None:
+    """Delete a folder whose files may be read-only (OpenVINO writes its cache so), which
+    Windows refuses to delete until they are made writable; a missing folder is fine."""
+    def make_writable_and_retry(function, path, _error) -> None:
+        os.chmod(path, stat.S_IWRITE)
+        function(path)
+
+    if not folder.exists():
+        return
+    handler = "onexc" if sys.version_info >= (3, 12) else "onerror"
+    shutil.rmtree(folder, **{handler: make_writable_and_retry})

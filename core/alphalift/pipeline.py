@@ -45,7 +45,7 @@ class Remover:
                 name = preferred_backend_name(spec, self.backend_choice)
                 backend = create_backend(
                     name, lambda device: self.store.runtime_path(spec, device, self.download),
-                    self.threads)
+                    self.threads, self.store.compiled_cache)
                 self._backends[spec.name] = backend
             return backend
 

@@ -87,6 +87,33 @@ def test_openvino_agrees_with_onnxruntime(store, photo):
     assert inter / union > 0.995
 
 
+def test_openvino_compiles_once_then_loads_its_cache(store, astronaut, tmp_path):
+    pytest.importorskip("openvino")
+    from alphalift.engine.openvino import OpenVinoBackend
+
+    spec = store.catalog.get(None)
+    cache = tmp_path / "compiled"
+    fresh = OpenVinoBackend(store.runtime_path(spec, "cpu"), None, cache)
+    blobs = sorted(cache.iterdir())
+    assert blobs and all(blob.stat().st_size > 10_000_000 for blob in blobs)
+    cached = OpenVinoBackend(store.runtime_path(spec, "cpu"), None, cache)
+    assert sorted(cache.iterdir()) == blobs  # loaded, not compiled again
+    np.testing.assert_array_equal(segment(astronaut, spec, fresh), segment(astronaut, spec, cached))
+
+
+def test_an_unusable_openvino_cache_only_costs_the_compile(store, astronaut, tmp_path, caplog):
+    pytest.importorskip("openvino")
+    from alphalift.engine.openvino import OpenVinoBackend
+
+    spec = store.catalog.get(None)
+    not_a_folder = tmp_path / "compiled"
+    not_a_folder.write_text("a file where the cache folder should be")
+    backend = OpenVinoBackend(store.runtime_path(spec, "cpu"), None, not_a_folder)
+    assert "compiled-model cache" in caplog.text and "compiling without it" in caplog.text
+    assert segment(astronaut, spec, backend)[100:150, 200:240].mean() > 0.9  # the face
+    assert not_a_folder.read_text() == "a file where the cache folder should be"
+
+
 def test_cli_mask_equals_the_python_api(tmp_path, astronaut, store):
     source = tmp_path / "astronaut.png"
     Image.fromarray(astronaut).save(source)

@@ -189,8 +189,13 @@ def test_import_registers_a_custom_model_that_survives_a_reload(tmp_path, tiny_m
     assert imported.custom and imported.input_size == (320, 320)
     reloaded = Catalog.load(store.root / "custom.json").get("mine")
     assert reloaded.sha256 == imported.sha256 and reloaded.family == "u2net"
+    blob = store.compiled_cache / "1234.blob"
+    blob.parent.mkdir()
+    blob.write_bytes(b"compiled")
+    blob.chmod(0o440)  # as OpenVINO leaves it
     assert store.remove(imported)
     assert "mine" not in Catalog.load(store.root / "custom.json")
+    assert not store.compiled_cache.exists()  # compilations of a removed model go with it
 
 
 def test_fp16_model_is_converted_once_for_the_cpu(tmp_path):

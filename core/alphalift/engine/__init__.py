@@ -47,12 +47,14 @@ def preferred_backend_name(spec: ModelSpec, requested: str = "auto") -> str:
     return "onnxruntime"
 
 
-def create_backend(name: str, model_path_for: Callable[[str], Path], threads: int | None) -> Backend:
-    """Build a backend; ``model_path_for(device)`` asks the store for the file to load."""
+def create_backend(name: str, model_path_for: Callable[[str], Path], threads: int | None,
+                   compiled_cache: Path | None = None) -> Backend:
+    """Build a backend; ``model_path_for(device)`` asks the store for the file to load, and
+    ``compiled_cache`` is where a backend that compiles the model may keep the result."""
     if name == "openvino":
         from .openvino import OpenVinoBackend
 
-        return OpenVinoBackend(model_path_for("cpu"), threads)
+        return OpenVinoBackend(model_path_for("cpu"), threads, compiled_cache)
     if name == "onnxruntime":
         from .onnxruntime import OnnxRuntimeBackend
 

@@ -1,18 +1,21 @@
 """OpenVINO backend (optional extra): compiles the same ONNX file; ~1.6x faster on x86 CPUs."""
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import EngineError
 
+log = logging.getLogger(__name__)
+
 
 class OpenVinoBackend:
     name = "openvino"
     device = "cpu"
 
-    def __init__(self, path: Path, threads: int | None) -> None:
+    def __init__(self, path: Path, threads: int | None, cache_dir: Path | None = None) -> None:
         try:
             import openvino as ov
 
@@ -22,7 +25,7 @@ class OpenVinoBackend:
             config = {"PERFORMANCE_HINT": "LATENCY"}
             if threads:
                 config["INFERENCE_NUM_THREADS"] = str(threads)
-            self.compiled = core.compile_model(core.read_model(str(path)), "CPU", config)
+            self.compiled = _compile(core, path, config, cache_dir)
         except Exception as exc:
             raise EngineError(f"OpenVINO could not compile the model: {exc}",
                               "Set ALPHALIFT_BACKEND=onnxruntime to use ONNX Runtime.") from exc
@@ -33,3 +36,16 @@ class OpenVinoBackend:
     def run(self, batch: np.ndarray) -> np.ndarray:
         result = self.request.infer({0: batch})
         return np.asarray(result[self.output])
+
+
+def _compile(core, path: Path, config: dict, cache_dir: Path | None):
+    """Compile once, then load OpenVINO's cached compilation (1.4 -> 0.4 s a process start: GIMP
+    starts the worker for every click). A cache that cannot be used only costs the compile."""
+    if cache_dir is not None:
+        try:
+            cache_dir.mkdir(parents=True, exist_ok=True)
+            return core.compile_model(str(path), "CPU", {**config, "CACHE_DIR": str(cache_dir)})
+        except Exception as exc:
+            log.warning("OpenVINO's compiled-model cache in %s did not work (%s); compiling without it",
+                        cache_dir, exc)
+    return core.compile_model(core.read_model(str(path)), "CPU", config)

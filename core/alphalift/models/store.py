@@ -18,7 +18,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from ..errors import InputError, ModelCorruptError, ModelMissingError
-from ..fsutil import CHUNK, atomic_output, atomic_write_text, file_digest, file_lock
+from ..fsutil import CHUNK, atomic_output, atomic_write_text, file_digest, file_lock, remove_tree
 from .catalog import FAMILY_DEFAULTS, Catalog, ModelSpec, spec_from_dict
 from .sources import SourceError, fetch
 
@@ -49,6 +49,11 @@ class ModelStore:
     # -- paths -------------------------------------------------------------------------------
     def original_path(self, spec: ModelSpec) -> Path:
         return self.root / spec.file_name
+
+    @property
+    def compiled_cache(self) -> Path:
+        """Where a backend keeps its own compilation of the models (OpenVINO); safe to delete."""
+        return self.root / "compiled"
 
     def fp32_path(self, spec: ModelSpec) -> Path:
         return self.root / f"{spec.name}.fp32.onnx"
@@ -259,4 +264,5 @@ class ModelStore:
             existed = self.original_path(spec).exists()
             self._discard(spec)
             self.catalog.unregister_custom(spec.name)
+        remove_tree(self.compiled_cache)  # a removed model's compilations go too
         return existed
