@@ -83,11 +83,11 @@ def write_photos(work: Path) -> None:
     Image.fromarray(skimage_data.astronaut()).convert("L").save(work / "gray.png")
 
 
-def cli_mask(photo: Path, tmp_path: Path) -> np.ndarray:
-    """What `alphalift remove --format mask` gives, on the same backend as the chroot's core."""
+def cli_mask(photo: Path, tmp_path: Path, *options: str) -> np.ndarray:
+    """What `alphalift remove --format mask [options]` gives, on the same backend as the chroot's core."""
     out = tmp_path / f"{photo.stem}-mask.png"
     env = {**os.environ, "ALPHALIFT_BACKEND": "onnxruntime"}
     done = subprocess.run([sys.executable, "-m", "alphalift", "remove", str(photo), "--format", "mask",
-                           "-o", str(out), "--force"], capture_output=True, text=True, env=env)
+                           "-o", str(out), "--force", *options], capture_output=True, text=True, env=env)
     assert done.returncode == 0, done.stderr
     return np.asarray(Image.open(out), np.int16)

@@ -96,7 +96,7 @@ try:
                            **{"new-name": "Washed green"})
     report["gimpfu_layer"] = [wlayer.get_name(), wlayer.get_opacity()]
     save(washed, "gimpfu.xcf")
-except Exception as exc:  # recorded for the test; never a modal dialog
+except Exception:  # recorded for the test; never a modal dialog
     import traceback
     report["exception"] = traceback.format_exc()
 

@@ -150,3 +150,19 @@ def test_grayscale_layers(krita_results, tmp_path):
     folder, report = krita_results
     assert report["gray_space"] == ["GRAYA", "U8"] and report["gray"][1] is False
     assert np.abs(raw(folder, "gray_mask.raw") - cli_mask(folder / "gray.png", tmp_path)).max() <= 1
+
+
+def test_the_docker_lists_models_and_runs_with_its_own_options(krita_results, expected, tmp_path):
+    """Unticking Refine in the docker is remembered in kritarc and its button cuts out unrefined."""
+    folder, report = krita_results
+    assert any(text.startswith("isnet-medium \u2014 88 MB, AGPL-3.0, downloaded, default")
+               for text in report["docker_models"]), report["docker_models"]
+    enabled = report["docker_enabled"]
+    assert [enabled[text] for text in ("Remove Background", "Select Subject", "Cut Out to New Layer",
+                                       "Download", "Cancel")] == [True, True, True, True, False]
+    assert report["docker_refine_setting"] == "false"
+    assert report["docker_remove"] == ["Added a transparency mask to \u201cBackground\u201d.", False]
+    assert "Added a transparency mask to \u201cBackground\u201d." in report["docker_label"]
+    plain = cli_mask(folder / "photo.png", tmp_path, "--no-refine")
+    assert np.abs(raw(folder, "docker_mask.raw") - plain).max() <= 1
+    assert np.abs(plain - expected).max() > 50  # and not the refined mask

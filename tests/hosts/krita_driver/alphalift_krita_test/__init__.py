@@ -10,6 +10,7 @@ import traceback
 
 from krita import Extension, InfoObject, Krita, Selection
 from PyQt5.QtCore import QEventLoop, QTimer
+from PyQt5.QtWidgets import QCheckBox, QComboBox, QLabel, QPushButton
 
 WORK = os.environ.get("ALPHALIFT_TEST_DIR", "")
 report = {}
@@ -22,10 +23,15 @@ def log(*parts) -> None:
 
 def trigger(name: str):
     """Run an action through its real QAction and wait until AlphaLift is idle again."""
+    return run_and_wait(Krita.instance().action(name).trigger)
+
+
+def run_and_wait(start):
+    """Start AlphaLift (an action, a docker button) and wait until it is idle again."""
     from alphalift_krita import current_session
 
     session = current_session()
-    Krita.instance().action(name).trigger()
+    start()
     if session.running:
         loop = QEventLoop()
         session.busy.connect(lambda busy: None if busy else loop.quit())
@@ -135,11 +141,30 @@ def scenario() -> None:
     report["cmyk"] = trigger("alphalift_remove_background")
     report["cmyk_children"] = children(cmyk.topLevelNodes()[0])
 
+    docker_scenario(krita, width, height)
+
     reopened = krita.openDocument(os.path.join(WORK, "remove.kra"))
     saved_layer = reopened.topLevelNodes()[0]
     report["reopened"] = children(saved_layer)
     dump(saved_layer, "kra_layer.raw", 0, 0, width, height)
     dump(saved_layer.childNodes()[0], "kra_mask.raw", 0, 0, width, height)
+
+
+def docker_scenario(krita, width: int, height: int) -> None:
+    """What a user does in the docker: read the model list, untick Refine, click a button."""
+    docker = next(d for d in krita.dockers() if d.windowTitle() == "AlphaLift")
+    models = docker.findChildren(QComboBox)[0]
+    report["docker_models"] = [models.itemText(i) for i in range(models.count())]
+    buttons = {button.text(): button for button in docker.findChildren(QPushButton)}
+    report["docker_enabled"] = {text: button.isEnabled() for text, button in buttons.items()}
+    refine = next(box for box in docker.findChildren(QCheckBox) if box.text().startswith("Refine"))
+    refine.setChecked(False)
+    report["docker_refine_setting"] = krita.readSetting("AlphaLift", "refine", "?")
+    document = open_photo()
+    report["docker_remove"] = run_and_wait(buttons["Remove Background"].click)
+    report["docker_label"] = [label.text() for label in docker.findChildren(QLabel) if label.text()]
+    dump(document.topLevelNodes()[0].childNodes()[0], "docker_mask.raw", 0, 0, width, height)
+    refine.setChecked(True)
 
 
 class TestDriver(Extension):
