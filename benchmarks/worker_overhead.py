@@ -9,14 +9,14 @@ the pixel files, the JSON messages and the process hop. Goal: at most 5 % over t
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "plugins" / "client"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from timing import median_seconds  # noqa: E402
 
 
 def main() -> int:
@@ -34,21 +34,9 @@ def main() -> int:
     pixels = np.dstack([photo, np.full(photo.shape[:2], 255, np.uint8)]).tobytes()
 
     remover = Remover()
-    remover.remove(photo, refine=False)
-    direct = []
-    for _ in range(args.runs):
-        start = time.perf_counter()
-        remover.remove(photo, refine=False)
-        direct.append(time.perf_counter() - start)
-
+    a = median_seconds(lambda: remover.remove(photo, refine=False), args.runs)
     with AlphaLiftClient(python=sys.executable) as client:
-        client.remove(pixels, 1920, 1080, refine=False)
-        hosted = []
-        for _ in range(args.runs):
-            start = time.perf_counter()
-            client.remove(pixels, 1920, 1080, refine=False)
-            hosted.append(time.perf_counter() - start)
-    a, b = statistics.median(direct), statistics.median(hosted)
+        b = median_seconds(lambda: client.remove(pixels, 1920, 1080, refine=False), args.runs)
     print(f"in-process cut-out {a:.3f} s, through the worker {b:.3f} s: overhead {100 * (b / a - 1):+.1f} %"
           f" (median of {args.runs}, backend {remover.backend_for(remover.store.catalog.get(None)).name})")
     return 0

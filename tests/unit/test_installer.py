@@ -13,6 +13,14 @@ install = importlib.import_module("install")
 paths = importlib.import_module("paths")
 
 
+def home_on(monkeypatch, platform: str, home: Path) -> None:
+    """Pretend to be a user of ``platform`` whose home is ``home``, with no XDG overrides."""
+    monkeypatch.setattr(paths.sys, "platform", platform)
+    monkeypatch.setattr(paths.Path, "home", lambda: home)
+    monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
+    monkeypatch.delenv("XDG_DATA_HOME", raising=False)
+
+
 def test_gimp_plugins_land_in_dest_with_their_modules_and_rerun_safely(tmp_path):
     dest = tmp_path / "plug-ins"
     install.install_gimp(dest)
@@ -34,16 +42,12 @@ def test_gimp_plugins_land_in_dest_with_their_modules_and_rerun_safely(tmp_path)
     ("darwin", "Library/Application Support/GIMP/3.0/plug-ins"),
 ])
 def test_gimp_folder_per_os(monkeypatch, tmp_path, platform, expected):
-    monkeypatch.setattr(paths.sys, "platform", platform)
-    monkeypatch.setattr(paths.Path, "home", lambda: tmp_path)
-    monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
+    home_on(monkeypatch, platform, tmp_path)
     assert paths.gimp_plugin_dirs() == [tmp_path / expected]
 
 
 def test_flatpak_gimp_is_found_beside_the_native_one(monkeypatch, tmp_path):
-    monkeypatch.setattr(paths.sys, "platform", "linux")
-    monkeypatch.setattr(paths.Path, "home", lambda: tmp_path)
-    monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
+    home_on(monkeypatch, "linux", tmp_path)
     flatpak = tmp_path / ".var/app/org.gimp.GIMP/config/GIMP/3.0"
     flatpak.mkdir(parents=True)
     assert paths.gimp_plugin_dirs() == [flatpak / "plug-ins"]
@@ -87,18 +91,13 @@ def test_krita_plugin_lands_in_pykrita_enabled_and_uninstalls(monkeypatch, tmp_p
     ("darwin", "Library/Application Support/krita", "Library/Preferences/kritarc"),
 ])
 def test_krita_folders_per_os(monkeypatch, tmp_path, platform, resources, kritarc):
-    monkeypatch.setattr(paths.sys, "platform", platform)
-    monkeypatch.setattr(paths.Path, "home", lambda: tmp_path)
-    monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
-    monkeypatch.delenv("XDG_DATA_HOME", raising=False)
+    home_on(monkeypatch, platform, tmp_path)
     (found,) = paths.krita_resource_dirs()
     assert found == tmp_path / resources and paths.kritarc_for(found) == tmp_path / kritarc
 
 
 def test_flatpak_krita_keeps_its_own_kritarc(monkeypatch, tmp_path):
-    monkeypatch.setattr(paths.sys, "platform", "linux")
-    monkeypatch.setattr(paths.Path, "home", lambda: tmp_path)
-    monkeypatch.delenv("XDG_DATA_HOME", raising=False)
+    home_on(monkeypatch, "linux", tmp_path)
     flatpak = tmp_path / ".var/app/org.kde.krita/data/krita"
     flatpak.mkdir(parents=True)
     assert paths.krita_resource_dirs() == [flatpak]

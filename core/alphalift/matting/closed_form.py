@@ -52,6 +52,10 @@ def matting_laplacian(image: np.ndarray, centres: np.ndarray, eps: float,
     n = len(flat_offsets)
     pair_steps = flat_offsets[None, :] - flat_offsets[:, None]  # [a, b]: from pixel a to pixel b
     steps = np.unique(pair_steps[pair_steps >= 0])
+    # For each pixel a of a window: the pixels b at or after it, and the stencil row of each step.
+    # Each step occurs once per a, so the scatters below never add twice to one place.
+    pairs = [(a, later, np.searchsorted(steps, pair_steps[a, later]))
+             for a in range(n) for later in [np.flatnonzero(pair_steps[a] >= 0)]]
     values = np.zeros((len(steps), colours.shape[0]))
     identity = np.eye(n)
     regulariser = (eps / n) * np.eye(3)
@@ -63,9 +67,7 @@ def matting_laplacian(image: np.ndarray, centres: np.ndarray, eps: float,
         covariance = centred.transpose(0, 2, 1) @ centred / n + regulariser
         projected = centred @ np.linalg.inv(covariance)  # m x n x 3
         block = identity - (1.0 + projected @ centred.transpose(0, 2, 1)) / n  # m x n x n
-        for a in range(n):
-            later = np.flatnonzero(pair_steps[a] >= 0)  # each step once per pixel a: no clashes
-            rows = np.searchsorted(steps, pair_steps[a, later])
+        for a, later, rows in pairs:
             values[rows[:, None], pixels[None, :, a]] += block[:, a, later].T
     return steps, values
 
