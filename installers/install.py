@@ -63,7 +63,7 @@ def install_core(demo: bool) -> Path:
     except subprocess.CalledProcessError:
         step("OpenVINO is not available here; installing with ONNX Runtime only")
         run(python, "-m", "pip", "install", "--quiet", "--upgrade", str(PROJECT))
-    step("fetching and verifying the default model (ISNet by IMG.LY, licence AGPL-3.0)")
+    step("fetching and verifying the default model (its licence is printed below)")
     run(python, "-m", "alphalift", "models", "download")
     write_client_config(python)
     if demo:

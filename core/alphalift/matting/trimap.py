@@ -52,11 +52,6 @@ def subject_region(probability: np.ndarray, settings: TrimapSettings) -> np.ndar
     return seeded[labels]
 
 
-def _disc(radius: int) -> np.ndarray:
-    y, x = np.ogrid[-radius:radius + 1, -radius:radius + 1]
-    return x * x + y * y <= radius * radius
-
-
 def make_trimap(probability: np.ndarray, model_size: tuple[int, int],
                 settings: TrimapSettings = TrimapSettings(),
                 image: np.ndarray | None = None) -> np.ndarray:

@@ -8,7 +8,7 @@ from PyQt5.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QLabel, QProgres
 
 from . import settings
 from .matte_actions import CUTOUT, REMOVE, SELECT
-from .session import Session
+from .session import Session, current_session
 
 DOCKER_ID = "alphalift_docker"
 
@@ -23,8 +23,6 @@ def model_label(model: dict) -> str:
 class AlphaLiftDocker(DockWidget):
     def __init__(self) -> None:
         super().__init__()
-        from . import current_session
-
         self.session: Session = current_session()
         self.setWindowTitle("AlphaLift")
         body = QWidget(self)

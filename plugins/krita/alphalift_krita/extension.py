@@ -2,6 +2,7 @@
 from krita import Extension
 
 from .matte_actions import CUTOUT, REMOVE, SELECT
+from .session import current_session
 
 ACTIONS = {
     "alphalift_remove_background": ("AlphaLift: Remove Background", REMOVE),
@@ -15,13 +16,9 @@ class AlphaLiftExtension(Extension):
         super().__init__(parent)
 
     def setup(self) -> None:
-        from . import current_session
-
         self.parent().notifier().applicationClosing.connect(current_session().shutdown)
 
     def createActions(self, window) -> None:
-        from . import current_session
-
         for action_id, (text, action) in ACTIONS.items():
             created = window.createAction(action_id, text, "tools/scripts")
             created.triggered.connect(lambda _checked=False, a=action: current_session().run(a))

@@ -125,3 +125,20 @@ class Session(QObject):
         from krita import Selection
 
         return Selection()
+
+
+_session: Optional[Session] = None
+
+
+def current_session() -> Session:
+    """The one session of this Krita process, created on first use (the docker and the actions share it)."""
+    global _session
+    if _session is None:
+        from krita import Krita
+
+        from . import settings
+
+        krita = Krita.instance()
+        _session = Session(krita)
+        _session.options = settings.load(krita)
+    return _session
