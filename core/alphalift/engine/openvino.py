@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -9,6 +10,21 @@ import numpy as np
 from ..errors import EngineError
 
 log = logging.getLogger(__name__)
+
+TELEMETRY_MODULE = "openvino_telemetry"
+
+
+def keep_telemetry_off() -> None:
+    """Stop `import openvino` from reporting usage: AlphaLift runs offline.
+
+    pip's openvino imports its model converter, which, when the openvino-telemetry package is
+    installed, writes a client id under ~/intel and forks a child to post an event to an analytics
+    service. The converter falls back to its own no-op stub when that package cannot be imported,
+    so it is marked unimportable for this process before anything imports openvino (no opt-out
+    file in the user's home, no environment variable leaking into child processes). A process
+    that imported it already is left alone.
+    """
+    sys.modules.setdefault(TELEMETRY_MODULE, None)  # type: ignore[arg-type]
 
 
 class OpenVinoBackend:
