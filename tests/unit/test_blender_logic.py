@@ -3,11 +3,14 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import subprocess
 import sys
 import zipfile
 from pathlib import Path
 
 import pytest
+
+from .fake_blender import calls, fake_blender
 
 ADDON = Path(__file__).resolve().parents[2] / "plugins" / "blender" / "alphalift_blender"
 INSTALLERS = Path(__file__).resolve().parents[2] / "installers"
@@ -93,6 +96,40 @@ def test_extension_zip_has_the_manifest_at_the_top(tmp_path):
     manifest = tomllib.loads((ADDON / "blender_manifest.toml").read_text())
     assert manifest["id"] == "alphalift" and manifest["blender_version_min"] == "4.2.0"
     assert manifest["type"] == "add-on"
+
+
+def build_with(bin_folder: Path, out: Path) -> subprocess.CompletedProcess:
+    """`python3 installers/build.py blender` with ``bin_folder`` first on PATH."""
+    env = {**os.environ, "PATH": f"{bin_folder}{os.pathsep}{os.environ['PATH']}"}
+    return subprocess.run([sys.executable, str(INSTALLERS / "build.py"), "blender", "--out", str(out)],
+                          capture_output=True, text=True, env=env, timeout=120)
+
+
+def test_build_validates_the_zip_with_blender_on_path(tmp_path):
+    fake_blender(tmp_path / "bin")
+    built = build_with(tmp_path / "bin", tmp_path / "dist")
+    assert built.returncode == 0, built.stderr
+    target = str(tmp_path / "dist" / "alphalift-blender.zip")
+    assert ["--command", "extension", "validate", target] in calls(tmp_path / "bin")
+    assert "passes Blender 4.5's extension validator" in built.stdout
+
+
+def test_build_says_in_one_line_why_blender_refuses_the_zip(tmp_path):
+    error = 'FATAL_ERROR: key "tagline" invalid: a value no longer than 64 characters expected'
+    fake_blender(tmp_path / "bin", validate_error=error)
+    built = build_with(tmp_path / "bin", tmp_path / "dist")
+    assert built.returncode == 1
+    assert "Traceback" not in built.stderr
+    (line,) = built.stderr.strip().splitlines()
+    assert line.startswith("build.py: error: ") and "alphalift-blender.zip" in line and error in line
+
+
+def test_build_does_not_ask_a_pre_42_blender_to_validate(tmp_path):
+    fake_blender(tmp_path / "bin", version="4.1.1")  # no --command: it would open the zip as a file
+    built = build_with(tmp_path / "bin", tmp_path / "dist")
+    assert built.returncode == 0, built.stderr
+    assert calls(tmp_path / "bin") == [["--version"]]
+    assert "4.1" in built.stdout and "not validated" in built.stdout
 
 
 def test_installer_finds_blender_user_folders(tmp_path, monkeypatch):
