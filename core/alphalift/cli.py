@@ -11,11 +11,10 @@ import traceback
 from pathlib import Path
 
 from . import __version__
-from .errors import AlphaLiftError, InputError, OutputExistsError
+from .config import pixel_count
+from .errors import AlphaLiftError, InputError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp", ".gif", ".tga",
-                  ".jp2", ".ppm", ".pgm", ".pbm", ".psd", ".ico", ".heic", ".avif"}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -27,8 +26,12 @@ def build_parser() -> argparse.ArgumentParser:
     remove = commands.add_parser("remove", help="cut the subject out of images")
     remove.add_argument("inputs", nargs="+", type=Path, metavar="INPUT", help="image files or folders")
     where = remove.add_mutually_exclusive_group()
-    where.add_argument("-o", "--output", type=Path, help="output file (one input only)")
-    where.add_argument("--out-dir", type=Path, help="folder for outputs, named <stem>.png")
+    where.add_argument("-o", "--output", type=Path,
+                       help="output file (one input only); .png, .webp, .tif or, with --bg or "
+                            "--format mask/foreground, .jpg")
+    where.add_argument("--out-dir", type=Path,
+                       help="folder for outputs, named <stem>.png (<stem>-<ext>.png where inputs "
+                            "share a stem)")
     remove.add_argument("--format", choices=("rgba", "mask", "foreground"), default="rgba",
                         help="rgba: cut-out with alpha; mask: 8-bit matte; foreground: colours only")
     remove.add_argument("--model", help="model name (see `alphalift models list`)")
@@ -36,8 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="skip the matting stage (raw model mask, original colours)")
     remove.add_argument("--bg", metavar="COLOR", help="composite on this colour (e.g. white, #00ff00)")
     remove.add_argument("--force", action="store_true", help="overwrite existing outputs")
-    remove.add_argument("--max-pixels", type=int, help="refuse images larger than this")
-    remove.add_argument("--threads", type=int, help="inference threads")
+    remove.add_argument("--max-pixels", type=pixel_limit, metavar="N",
+                        help="refuse images larger than this (e.g. 100000000 or 100M)")
+    remove.add_argument("--threads", type=positive_int, metavar="N", help="inference threads")
     remove.add_argument("--backend", choices=("auto", "onnxruntime", "openvino"), default="auto")
     remove.add_argument("--offline", action="store_true", help="never download a model")
 
@@ -62,6 +66,27 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--stdio", action="store_true", required=True,
                        help="JSON lines on stdin/stdout (the only transport)")
     return parser
+
+
+def pixel_limit(text: str) -> int:
+    """--max-pixels as people write it: 100000000, 100M, 24MP."""
+    try:
+        value = pixel_count(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a pixel count (e.g. 100000000 or 100M)") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -94,35 +119,6 @@ def report(exc: BaseException, debug: bool, prefix: str = "") -> None:
     print(f"alphalift: error: {prefix}{exc}", file=sys.stderr)
 
 
-def expand_inputs(inputs: list[Path]) -> list[Path]:
-    """Files as given; folders give their image files (not recursive), sorted."""
-    files: list[Path] = []
-    for item in inputs:
-        if item.is_dir():
-            files.extend(sorted(p for p in item.iterdir()
-                                if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES))
-        else:
-            files.append(item)
-    return files
-
-
-def output_path(source: Path, args: argparse.Namespace) -> Path:
-    if args.output is not None:
-        return args.output
-    if args.out_dir is not None:
-        return args.out_dir / f"{source.stem}.png"
-    suffix = {"rgba": "cutout", "mask": "mask", "foreground": "foreground"}[args.format]
-    return source.with_name(f"{source.stem}-{suffix}.png")
-
-
-def check_output(target: Path, sources: set[Path], force: bool) -> None:
-    if target.resolve() in sources:
-        raise OutputExistsError(f"{target} is one of the inputs; AlphaLift never overwrites an input.",
-                                "Choose another -o or --out-dir.")
-    if target.exists() and not force:
-        raise OutputExistsError(f"{target} already exists.", "Pass --force to overwrite it.")
-
-
 def parse_colour(text: str) -> tuple[int, int, int]:
     from PIL import ImageColor
 
@@ -133,46 +129,106 @@ def parse_colour(text: str) -> tuple[int, int, int]:
                          "Use a name (white) or hex (#00ff00).") from None
 
 
+class Tally:
+    """A run's failures: a single input's error ends the run, each of a batch's costs one line
+    naming the file, and the rest go on."""
+
+    def __init__(self, total: int, debug: bool) -> None:
+        self.total, self.debug, self.failures = total, debug, 0
+
+    def failed(self, exc: BaseException, source: Path, what: str = "") -> None:
+        self.failures += 1
+        if self.total == 1:
+            raise exc
+        named = str(exc).startswith(str(source))
+        report(exc, self.debug, prefix=("" if named else f"{source}: ") + what)
+
+
 def run_remove(args: argparse.Namespace) -> int:
+    """Settle everything that can fail without the model first (settings, inputs, names, output
+    folders and formats), then cut out each image."""
     from tqdm import tqdm
 
-    from .imageio import load_image, save_png
+    from .cutout import image_mode
+    from .engine import backend_setting, thread_count
+    from .imageio import load_image, max_pixels, save_image
+    from .outputs import check_target
     from .pipeline import Remover
 
-    files = expand_inputs(args.inputs)
-    if not files:
-        raise InputError("No images found in the given folders.", "Pass image files or folders.")
-    if args.output is not None and len(files) > 1:
-        raise InputError("-o takes one input; you gave several.", "Use --out-dir for batches.")
+    limit = args.max_pixels or max_pixels()  # a bad ALPHALIFT_* variable: one line, nothing done
+    remover = Remover(backend=backend_setting(args.backend), threads=thread_count(args.threads),
+                      download=not args.offline)
+    files = gather_inputs(args)
     background = parse_colour(args.bg) if args.bg else None
-    remover = Remover(backend=args.backend, threads=args.threads, download=not args.offline)
     remover.store.catalog.get(args.model)  # unknown model: fail before touching any file
-    sources = {f.resolve() for f in files}
-    failures = 0
-    bar = tqdm(files, unit="image", disable=len(files) < 2 or not sys.stderr.isatty())
-    for source in bar:
-        target = output_path(source, args)
+    tally = Tally(len(files), args.debug)
+    jobs = plan_jobs(files, args, image_mode(args.format, background), tally)
+    inputs = {f.resolve() for f in files}
+    for source, target in tqdm(jobs, unit="image", disable=len(jobs) < 2 or not sys.stderr.isatty()):
         try:
-            check_output(target, sources, args.force)
-            image = load_image(source, limit=args.max_pixels)
+            image = load_image(source, limit=limit)
             cutout = remover.remove(image, model=args.model, refine=args.refine,
                                     foreground=args.format != "mask")
-            save_png(cutout.to_image(args.format, background), target,
-                     icc_profile=cutout.icc_profile)
+            check_target(target, inputs, args.force)  # nothing appeared there meanwhile
+            save_image(cutout.to_image(args.format, background), target,
+                       icc_profile=cutout.icc_profile)
         except AlphaLiftError as exc:
-            failures += 1
-            if len(files) == 1:
-                raise
-            report(exc, args.debug, prefix="")
+            tally.failed(exc, source)
         except Exception as exc:  # an unexpected bug in one file must not stop the batch
-            failures += 1
-            if len(files) == 1 or args.debug:
+            if args.debug:
                 raise
-            report(exc, args.debug, prefix=f"{source}: unexpected {type(exc).__name__}: ")
-    if failures:
-        print(f"alphalift: {failures} of {len(files)} images failed", file=sys.stderr)
+            tally.failed(exc, source, f"unexpected {type(exc).__name__}: ")
+    if tally.failures:
+        print(f"alphalift: {tally.failures} of {len(files)} images failed", file=sys.stderr)
         return EXIT_FAILED
     return EXIT_OK
+
+
+def gather_inputs(args: argparse.Namespace) -> list[Path]:
+    """The run's input files, AlphaLift's earlier outputs in its folders skipped (with a note)."""
+    from .outputs import expand_inputs
+
+    found = expand_inputs(args.inputs)
+    for folder, names in found.skipped.items():
+        note_skipped(folder, names)
+    if not found.files:
+        raise InputError("No images found in the given folders.", "Pass image files or folders.")
+    if args.output is not None and len(found.files) > 1:
+        raise InputError("-o takes one input; you gave several.", "Use --out-dir for batches.")
+    return found.files
+
+
+def plan_jobs(files: list[Path], args: argparse.Namespace, mode: str, tally: Tally) -> list[tuple[Path, Path]]:
+    """(input, output) pairs whose output can be written: names that cannot collide, folders
+    probed, formats that hold ``mode``; the others are failures reported now, before the model."""
+    from .imageio import output_format
+    from .outputs import Folders, check_out_dir, check_target, plan_targets
+
+    folders = Folders()
+    if args.out_dir is not None:  # every output goes there: one line for the whole run
+        check_out_dir(args.out_dir, args.inputs)
+        folders.check(args.out_dir)
+    targets = [args.output] if args.output is not None else plan_targets(files, args.out_dir, args.format)
+    inputs = {f.resolve() for f in files}
+    jobs = []
+    for source, target in zip(files, targets):
+        try:
+            check_target(target, inputs, args.force)
+            output_format(target, mode)
+            folders.check(target.parent)
+        except AlphaLiftError as exc:
+            tally.failed(exc, source)
+            continue
+        jobs.append((source, target))
+    return jobs
+
+
+def note_skipped(folder: Path, names: list[str], shown: int = 5) -> None:
+    listed = ", ".join(names[:shown]) + (f" and {len(names) - shown} more" if len(names) > shown else "")
+    files = "file" if len(names) == 1 else "files"
+    print(f"alphalift: note: {folder}: skipped {len(names)} {files} named like AlphaLift's outputs "
+          f"of the images beside them ({listed}); name them on the command line to cut them out.",
+          file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,16 @@ from PIL import Image
 FORMATS = ("rgba", "mask", "foreground")
 
 
+def image_mode(fmt: str = "rgba", background: tuple[int, int, int] | None = None) -> str:
+    """The Pillow mode Cutout.to_image(fmt, background) gives, known before any cut-out exists,
+    so a caller can tell whether an output file's format can hold it."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
+    if fmt == "mask":
+        return "L"
+    return "RGBA" if fmt == "rgba" and background is None else "RGB"
+
+
 def to_u8(values: np.ndarray) -> np.ndarray:
     return np.round(np.clip(values, 0.0, 1.0) * 255.0).astype(np.uint8)
 

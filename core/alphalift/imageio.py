@@ -1,12 +1,13 @@
 """Reading and writing images: every Pillow mode, EXIF orientation, ICC profiles, a pixel limit.
 
 The model needs 8-bit RGB; the user's alpha (if any) is kept aside so the cut-out can multiply it
-back in. Writing goes through a temporary file, so a failed run never leaves a partial output.
+back in. Writing goes through a temporary file, so a failed run never leaves a partial output,
+and in the format the file's extension names (a .jpg holds JPEG, never PNG bytes).
 """
 from __future__ import annotations
 
 import contextlib
-import os
+import errno
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,16 +15,30 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from .errors import ImageTooLargeError, InputError
+from .config import env_number, pixel_count
+from .errors import AlphaLiftError, ImageTooLargeError, InputError
 from .fsutil import atomic_output
 
 DEFAULT_MAX_PIXELS = 100_000_000
 MIN_SIDE = 4
 NEUTRAL_GREY = 128  # what transparent pixels look like to the model
+PIXEL_COUNT = "a pixel count (e.g. 100000000 or 100M)"
+WRITERS = {".png": "PNG", ".webp": "WEBP", ".tif": "TIFF", ".tiff": "TIFF", ".jpg": "JPEG",
+           ".jpeg": "JPEG"}  # output extension -> Pillow format
+WRITER_OPTIONS = {"WEBP": {"lossless": True, "exact": True}, "TIFF": {"compression": "tiff_deflate"},
+                  "JPEG": {"quality": 95}}
+
+
+class OutputError(AlphaLiftError):
+    """An output cannot be written: its folder, its name, or the disk."""
+
+    code = "output-failed"
 
 
 def max_pixels() -> int:
-    return int(os.environ.get("ALPHALIFT_MAX_PIXELS", DEFAULT_MAX_PIXELS))
+    """ALPHALIFT_MAX_PIXELS (100M, 24MP or a plain number), else 100 million."""
+    return env_number("ALPHALIFT_MAX_PIXELS", pixel_count, DEFAULT_MAX_PIXELS, minimum=1,
+                      what=PIXEL_COUNT)
 
 
 @dataclass
@@ -76,16 +91,19 @@ def compose_source(colour: np.ndarray, alpha: np.ndarray | None,
                        icc_profile)
 
 
-def check_size(width: int, height: int, limit: int | None = None) -> None:
+def check_size(width: int, height: int, limit: int | None = None, name: Path | None = None) -> None:
+    """Refuse images over the pixel limit or too small to segment; ``name`` (the file) starts the
+    message, so a batch says which image it was."""
     limit = limit or max_pixels()
+    which = f"{name}: " if name is not None else ""
     if width * height > limit:
         raise ImageTooLargeError(
-            f"Image is {width}x{height} = {width * height:,} pixels, over the limit of {limit:,}.",
+            f"{which}Image is {width}x{height} = {width * height:,} pixels, over the limit of {limit:,}.",
             "Scale it down, or raise the limit with --max-pixels / ALPHALIFT_MAX_PIXELS if you "
             "trust the file.",
         )
     if min(width, height) < MIN_SIDE:
-        raise InputError(f"Image is only {width}x{height} pixels.",
+        raise InputError(f"{which}Image is only {width}x{height} pixels.",
                          f"AlphaLift needs at least {MIN_SIDE}x{MIN_SIDE} to find a subject.")
 
 
@@ -98,7 +116,7 @@ def load_image(path: Path, limit: int | None = None) -> SourceImage:
         raise InputError(f"{path}: the file is empty (0 bytes).", "Re-export or re-copy the image.")
     try:
         with _pillow_guard_off(), Image.open(path) as image:
-            check_size(*image.size, limit=limit)
+            check_size(*image.size, limit=limit, name=path)
             image.load()
             oriented = ImageOps.exif_transpose(image)
             if "icc_profile" in image.info:
@@ -126,6 +144,36 @@ def _pillow_guard_off() -> Iterator[None]:
         Image.MAX_IMAGE_PIXELS = saved
 
 
+def output_format(path: Path, mode: str) -> str:
+    """The Pillow format ``path``'s extension names, if it can hold an image of ``mode``
+    ("RGBA", "RGB" or "L"); else OutputError, so a caller can refuse before any work is done."""
+    path = Path(path)
+    kind = WRITERS.get(path.suffix.lower())
+    if kind is None:
+        raise OutputError(f"{path}: AlphaLift writes .png, .webp, .tif/.tiff or .jpg/.jpeg, not "
+                          f"{path.suffix or 'a name without an extension'}.",
+                          "Name the output with one of those extensions.")
+    if kind == "JPEG" and mode.endswith("A"):
+        raise OutputError(f"{path}: JPEG has no transparency, and this cut-out needs it.",
+                          "Composite it on a colour (--bg white), write the mask (--format mask), "
+                          "or name the output .png, .webp or .tif.")
+    return kind
+
+
+def save_image(image: Image.Image, path: Path, icc_profile: bytes | None = None) -> None:
+    """Write ``image`` atomically in the format ``path``'s extension names (see WRITERS)."""
+    path = Path(path)
+    kind = output_format(path, image.mode)
+    if kind == "PNG":
+        save_png(image, path, icc_profile)
+        return
+    options = dict(WRITER_OPTIONS.get(kind, {}))
+    if icc_profile and image.mode != "L":  # an RGB profile does not describe grey pixels
+        options["icc_profile"] = icc_profile
+    with _write_errors(path), atomic_output(path) as out:
+        image.save(out, kind, **options)
+
+
 def save_png(image: Image.Image | np.ndarray, path: Path, icc_profile: bytes | None = None) -> None:
     """Write an 8-bit PNG atomically (temp file, then rename), compressed on every core."""
     from .fastpng import write_png
@@ -133,5 +181,25 @@ def save_png(image: Image.Image | np.ndarray, path: Path, icc_profile: bytes | N
     pixels = np.asarray(image)
     if pixels.dtype == bool:
         pixels = pixels.astype(np.uint8) * 255
-    with atomic_output(Path(path)) as out:
+    with _write_errors(Path(path)), atomic_output(Path(path)) as out:
         write_png(out, pixels, icc_profile)
+
+
+@contextlib.contextmanager
+def _write_errors(path: Path) -> Iterator[None]:
+    """A failed write (disk full, read-only, no permission) as one OutputError naming the file."""
+    try:
+        yield
+    except OSError as exc:
+        raise write_error(path, exc) from None
+
+
+def write_error(path: Path, exc: OSError) -> OutputError:
+    reason = exc.strerror or str(exc)
+    if exc.errno == errno.ENOSPC:
+        hint = "Free some space, or write somewhere else."
+    elif exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        hint = "Write to a folder you can write to."
+    else:
+        hint = "Check the path, or write somewhere else."
+    return OutputError(f"{path}: could not write it ({reason}).", hint)

@@ -1,6 +1,7 @@
 """The CLI end to end on a tiny real ONNX model: outputs, naming, batches and every error path."""
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -14,9 +15,11 @@ from alphalift.cli import main
 from ..conftest import red_disc
 
 
-def run_cli(*args: str) -> subprocess.CompletedProcess:
-    """Through a real process, to see exit codes and stderr exactly as a user does."""
-    return subprocess.run([sys.executable, "-m", "alphalift", *args], capture_output=True, text=True)
+def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """Through a real process, to see exit codes and stderr exactly as a user does; ``env`` adds
+    variables to this process's environment."""
+    return subprocess.run([sys.executable, "-m", "alphalift", *args], capture_output=True, text=True,
+                          env={**os.environ, **(env or {})})
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import pytest
 from PIL import Image, ImageCms
 
 from alphalift.errors import ImageTooLargeError, InputError
-from alphalift.imageio import NEUTRAL_GREY, load_image, save_png
+from alphalift.imageio import NEUTRAL_GREY, OutputError, load_image, save_image, save_png
 
 from ..conftest import red_disc
 
@@ -104,7 +104,7 @@ def test_one_pixel_image_is_refused(tmp_path):
 
 def test_pixel_limit_stops_decompression_bombs_before_decoding(tmp_path, monkeypatch):
     path = write(tmp_path, Image.new("RGB", (300, 200)), "big.png")
-    with pytest.raises(ImageTooLargeError, match="over the limit of 50,000"):
+    with pytest.raises(ImageTooLargeError, match=f"^{path}: .*over the limit of 50,000"):
         load_image(path, limit=50_000)
     monkeypatch.setenv("ALPHALIFT_MAX_PIXELS", "1000")
     with pytest.raises(ImageTooLargeError, match="--max-pixels"):
@@ -128,3 +128,36 @@ def test_fast_png_keeps_the_icc_profile(tmp_path):
     path = tmp_path / "icc.png"
     save_png(np.zeros((4, 4, 4), np.uint8), path, icc_profile=profile)
     assert Image.open(path).info["icc_profile"] == profile
+
+
+@pytest.mark.parametrize("name, mode, expected", [
+    ("x.png", "RGBA", "PNG"), ("x.WEBP", "RGBA", "WEBP"), ("x.tiff", "RGBA", "TIFF"),
+    ("x.tif", "L", "TIFF"), ("x.jpg", "RGB", "JPEG"), ("x.jpeg", "L", "JPEG"),
+])
+def test_save_image_writes_what_the_extension_says(tmp_path, name, mode, expected):
+    image = Image.fromarray(red_disc((30, 20))).convert(mode)
+    if mode == "RGBA":
+        image.putalpha(Image.linear_gradient("L").resize(image.size))
+    path = tmp_path / name
+    save_image(image, path)
+    with Image.open(path) as back:
+        assert back.format == expected and back.mode == mode and back.size == (30, 20)
+        if expected != "JPEG":
+            assert np.array_equal(np.asarray(back), np.asarray(image)), "lossless"
+
+
+@pytest.mark.parametrize("name, mode, expected", [
+    ("x.jpg", "RGBA", "JPEG has no transparency"), ("x.gif", "RGB", "not .gif"),
+])
+def test_save_image_refuses_what_the_name_cannot_hold(tmp_path, name, mode, expected):
+    with pytest.raises(OutputError, match=expected):
+        save_image(Image.new(mode, (8, 8)), tmp_path / name)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_failed_write_names_the_file(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("a file where a folder should be")
+    target = blocker / "out.png"
+    with pytest.raises(OutputError, match=f"^{target}: could not write"):
+        save_png(np.zeros((4, 4), np.uint8), target)

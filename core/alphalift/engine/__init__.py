@@ -5,14 +5,16 @@ alphalift[openvino]`), on CPUs only, and only for models whose outputs were test
 """
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
+from ..config import env_choice, env_number
 from ..models.catalog import ModelSpec
+
+BACKENDS = ("auto", "onnxruntime", "openvino")
 
 
 class Backend(Protocol):
@@ -27,13 +29,20 @@ def thread_count(requested: int | None = None) -> int | None:
     """Threads for inference: the argument, else ALPHALIFT_THREADS, else the backend's choice."""
     if requested:
         return requested
-    value = os.environ.get("ALPHALIFT_THREADS")
-    return int(value) if value else None
+    return env_number("ALPHALIFT_THREADS", int, None, minimum=1)
+
+
+def backend_setting(requested: str | None = "auto") -> str:
+    """The backend asked for: a named one as given, else ALPHALIFT_BACKEND, else "auto".
+    A bad variable raises ConfigError naming it (callers check it before any work starts)."""
+    if requested and requested != "auto":
+        return requested
+    return env_choice("ALPHALIFT_BACKEND", BACKENDS, "auto")
 
 
 def preferred_backend_name(spec: ModelSpec, requested: str = "auto") -> str:
     """"openvino" where it is installed, allowed for this model and no GPU provider is wanted."""
-    requested = os.environ.get("ALPHALIFT_BACKEND", requested)
+    requested = backend_setting(requested)
     if requested != "auto":
         return requested
     from .onnxruntime import gpu_providers_available
