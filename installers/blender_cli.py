@@ -15,14 +15,9 @@ from typing import Optional, Tuple
 MIN_VERSION = (4, 2)  # the manifest's blender_version_min: the first Blender with extensions
 SCRIPT_FAILED = 17  # the exit status Blender is asked to use when our script raises
 
-# Run in Blender: bring in the previous version's settings on a first start, as Blender's own splash
-# screen offers (saving preferences below would otherwise hide that offer), then enable and save.
 ENABLE = """\
 import bpy
 module = {module!r}
-if {first_start!r} and bpy.ops.preferences.copy_prev.poll():
-    bpy.ops.preferences.copy_prev()
-    print("ALPHALIFT: carried over the previous version's settings")
 bpy.ops.preferences.addon_enable(module=module)
 if module not in bpy.context.preferences.addons:
     raise RuntimeError(f"Blender did not enable {{module}}")
@@ -64,10 +59,9 @@ def validation_problems(executable: str, archive: Path) -> Optional[str]:
     return " / ".join(problems) or last_lines(done)
 
 
-def enable_addon(executable: str, module: str, first_start: bool) -> bool:
-    """Enable ``module`` in that Blender's preferences and save them. True when the previous
-    version's settings were carried over first; BlenderFailed when Blender did not enable it."""
-    script = ENABLE.format(module=module, first_start=first_start)
+def enable_addon(executable: str, module: str) -> None:
+    """Enable ``module`` in that Blender's preferences and save them; BlenderFailed if it did not."""
+    script = ENABLE.format(module=module)
     try:
         done = subprocess.run([executable, "--background", "--python-exit-code", str(SCRIPT_FAILED),
                                "--python-expr", script], capture_output=True, text=True, timeout=600)
@@ -75,4 +69,11 @@ def enable_addon(executable: str, module: str, first_start: bool) -> bool:
         raise BlenderFailed(str(exc)) from None
     if done.returncode != 0:
         raise BlenderFailed(last_lines(done))
-    return "ALPHALIFT: carried over" in done.stdout
+
+
+def previous_user_folder(base: Path, version: Tuple[int, int]) -> Optional[Path]:
+    """The user folder whose settings a first start of ``version`` offers to copy (the rule of
+    Blender's Copy Previous Settings): the newest earlier minor of its major, else of the one before."""
+    major, minor = version
+    earlier = [(major, m) for m in range(minor - 1, -1, -1)] + [(major - 1, m) for m in range(10, -1, -1)]
+    return next((base / version_text(v) for v in earlier if (base / version_text(v)).is_dir()), None)

@@ -5,8 +5,8 @@
     python3 installers/install.py gimp [--dest DIR] the core, then the GIMP 3 plug-ins
     python3 installers/install.py krita [--dest DIR] the core, then the Krita plug-in (pykrita), enabled
     python3 installers/install.py blender [--dest DIR] [--blender EXE]  the core, then the Blender
-        extension in each Blender 4.2+ user folder (--dest: a scripts/addons folder instead), enabled
-        with EXE (default: `blender` on PATH) where there is one
+        extension in each Blender 4.2+ user folder and EXE's (default: `blender` on PATH), enabled in
+        EXE's version (--dest: a legacy add-on in that scripts/addons folder instead)
     python3 installers/install.py TARGET --uninstall
 
 Safe to re-run: an existing environment is updated in place. Standard library only.
@@ -22,9 +22,11 @@ import venv
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from blender_cli import (MIN_VERSION, BlenderFailed, blender_version, enable_addon,  # noqa: E402
+                         previous_user_folder, version_text)
 from kritarc import set_plugin_enabled  # noqa: E402
-from paths import (blender_config_dirs, client_config_path, data_dir, gimp_plugin_dirs,  # noqa: E402
-                   krita_resource_dirs, kritarc_for, venv_python)
+from paths import (blender_config_base, blender_config_dirs, client_config_path, data_dir,  # noqa: E402
+                   gimp_plugin_dirs, krita_resource_dirs, kritarc_for, venv_python)
 
 CLIENT = "plugins/client/alphalift_client.py"
 GIMP_PLUGINS = {
@@ -152,38 +154,69 @@ def uninstall_krita(dest: Path | None) -> None:
 
 BLENDER_ADDON = "alphalift_blender"
 BLENDER_EXTENSION = "alphalift"  # the manifest's id
-ENABLE_IN_BLENDER = ("import bpy; bpy.ops.preferences.addon_enable(module={!r}); "
-                     "bpy.ops.wm.save_userpref()")
+BLENDER_MODULE = f"bl_ext.user_default.{BLENDER_EXTENSION}"
+ENABLE_BY_HAND = "Edit > Preferences > Add-ons > AlphaLift"
 
 
-def blender_targets(dest: Path | None) -> list[tuple[Path, str]]:
-    """(folder to create, module name Blender enables) for each place the add-on goes."""
-    if dest:
-        return [(dest / BLENDER_ADDON, BLENDER_ADDON)]
-    folders = blender_config_dirs()
-    if not folders:
-        raise SystemExit("install.py: error: no Blender 4.2+ user folder found; start Blender once, "
-                         "or pass --dest SCRIPTS/addons")
-    return [(f / "extensions" / "user_default" / BLENDER_EXTENSION,
-             f"bl_ext.user_default.{BLENDER_EXTENSION}") for f in folders]
+def blender_extension_dir(user_folder: Path) -> Path:
+    return user_folder / "extensions" / "user_default" / BLENDER_EXTENSION
 
 
-def install_blender(dest: Path | None, blender: str | None) -> None:
+def install_blender(dest: Path | None, blender: str | None) -> bool:
+    """The extension in each Blender 4.2+ user folder, enabled in the version of ``blender`` (or the
+    `blender` on PATH). False when that Blender could not enable it (said on stderr); the other
+    versions are told how to enable it. A version never started gets its user folder, with the
+    previous version's settings copied in as its first start would offer: saving its preferences
+    here would otherwise take that offer away."""
     source = PROJECT / "plugins" / "blender" / BLENDER_ADDON
+    if dest:
+        copy_plugin(source, [PROJECT / CLIENT], dest / BLENDER_ADDON)
+        step(f"Blender add-on installed in {dest / BLENDER_ADDON}; enable it in Blender: {ENABLE_BY_HAND}")
+        return True
     executable = blender or shutil.which("blender")
-    for folder, module in blender_targets(dest):
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        copy_plugin(source, [PROJECT / CLIENT], folder)
-        step(f"Blender add-on installed in {folder}")
-        if executable and not dest:
-            run(executable, "--background", "--python-expr", ENABLE_IN_BLENDER.format(module))
-            step(f"enabled {module} with {executable} (Compositor: Add > AlphaLift Remove Background)")
-        else:
-            step(f"enable it in Blender: Edit > Preferences > Add-ons > AlphaLift ({module})")
+    version = blender_version(executable) if executable else None
+    folders = blender_config_dirs()
+    if executable and version is None:
+        step(f"{executable} did not say which Blender it is; not enabling AlphaLift with it")
+    elif version and version < MIN_VERSION:
+        step(f"{executable} is Blender {version_text(version)}; AlphaLift needs Blender 4.2 or later")
+    elif version:
+        own = blender_config_base() / version_text(version)
+        if own not in folders:
+            previous = previous_user_folder(blender_config_base(), version)
+            if previous is not None:
+                shutil.copytree(previous, own, symlinks=True, dirs_exist_ok=True)
+                step(f"Blender {own.name} had never been started: copied Blender {previous.name}'s settings "
+                     "into it, as its first start offers")
+            folders.append(own)
+    if not folders:
+        raise SystemExit("install.py: error: found no Blender 4.2 or later (no user folder, no `blender` "
+                         "on PATH); pass --blender EXE, or --dest SCRIPTS/addons for a legacy add-on")
+    done = True
+    for folder in folders:
+        target = blender_extension_dir(folder)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        copy_plugin(source, [PROJECT / CLIENT], target)
+        if version is None or folder.name != version_text(version):
+            step(f"Blender extension installed in {target}; "
+                 f"enable it in Blender {folder.name}: {ENABLE_BY_HAND}")
+            continue
+        try:
+            enable_addon(executable, BLENDER_MODULE)
+        except BlenderFailed as exc:
+            print(f"install.py: error: installed in {target}, but Blender {folder.name} ({executable}) "
+                  f"could not enable it: {exc}. Enable it in Blender {folder.name}: {ENABLE_BY_HAND}",
+                  file=sys.stderr)
+            done = False
+            continue
+        step(f"Blender extension installed in {target} and enabled {BLENDER_MODULE} in Blender {folder.name} "
+             "(Compositor: Add > AlphaLift Remove Background)")
+    return done
 
 
 def uninstall_blender(dest: Path | None) -> None:
-    for folder, _module in blender_targets(dest):
+    folders = [dest / BLENDER_ADDON] if dest else [blender_extension_dir(f) for f in blender_config_dirs()]
+    for folder in folders:
         shutil.rmtree(folder, ignore_errors=True)
         step(f"Blender add-on removed from {folder}")
 
@@ -214,8 +247,8 @@ def main(argv: list[str] | None = None) -> int:
                 install_gimp(args.dest)
             elif args.target == "krita":
                 install_krita(args.dest)
-            elif args.target == "blender":
-                install_blender(args.dest, args.blender)
+            elif args.target == "blender" and not install_blender(args.dest, args.blender):
+                return 1
     except subprocess.CalledProcessError as exc:
         print(f"install.py: error: {' '.join(map(str, exc.cmd))} failed (exit {exc.returncode})",
               file=sys.stderr)

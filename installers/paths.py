@@ -65,15 +65,19 @@ def kritarc_for(resource_dir: Path) -> Path:
     return Path(os.environ.get("XDG_CONFIG_HOME", home / ".config")) / "kritarc"
 
 
-def blender_config_dirs() -> list[Path]:
-    """Blender's per-version user folders (e.g. ~/.config/blender/4.5) that exist here, 4.2 and later."""
+def blender_config_base() -> Path:
+    """The folder holding Blender's per-version user folders (4.2, 4.5, ...)."""
     home = Path.home()
     if sys.platform == "win32":
-        base = Path(os.environ.get("APPDATA", home / "AppData" / "Roaming")) / "Blender Foundation" / "Blender"
-    elif sys.platform == "darwin":
-        base = home / "Library" / "Application Support" / "Blender"
-    else:
-        base = Path(os.environ.get("XDG_CONFIG_HOME", home / ".config")) / "blender"
+        return Path(os.environ.get("APPDATA", home / "AppData" / "Roaming")) / "Blender Foundation" / "Blender"
+    if sys.platform == "darwin":
+        return home / "Library" / "Application Support" / "Blender"
+    return Path(os.environ.get("XDG_CONFIG_HOME", home / ".config")) / "blender"
+
+
+def blender_config_dirs() -> list[Path]:
+    """Blender's per-version user folders (e.g. ~/.config/blender/4.5) that exist here, 4.2 and later."""
+    base = blender_config_base()
     found = []
     for folder in sorted(base.glob("[0-9]*.[0-9]*")) if base.exists() else []:
         major, minor = (int(p) for p in folder.name.split(".")[:2])

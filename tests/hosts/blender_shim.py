@@ -22,8 +22,9 @@ def main(args: list) -> int:
         return bl_extension_cli.cli_extension_handler(args[2:])
     if "--python-expr" in args:
         failure = int(args[args.index("--python-exit-code") + 1]) if "--python-exit-code" in args else 0
+        script = compile(args[args.index("--python-expr") + 1], "<python-expr>", "exec")
         try:
-            exec(compile(args[args.index("--python-expr") + 1], "<python-expr>", "exec"), {"__name__": "__main__"})
+            exec(script, {"__name__": "__main__"})
         except Exception:
             traceback.print_exc()
             return failure

@@ -54,12 +54,59 @@ def blender_results(request, tmp_path_factory):
         Image.fromarray(np.ascontiguousarray(frame)).save(work / "seq" / f"frame_{number:04d}.png")
     ran = subprocess.run([str(python), str(PROJECT / "tests" / "hosts" / "blender_driver.py"), str(addons),
                           str(work)], capture_output=True, text=True, timeout=1200,
-                         env={**os.environ, "ALPHALIFT_BACKEND": "onnxruntime"})
+                         env={**os.environ, "ALPHALIFT_BACKEND": "onnxruntime",
+                              "XDG_CACHE_HOME": str(root / "user-cache")})
     report_path = work / "report.json"
     assert report_path.exists(), ran.stdout[-3000:] + ran.stderr[-3000:]
     report = json.loads(report_path.read_text())
     assert "exception" not in report, report["exception"] + ran.stdout[-2000:]
     return work, report, request.param
+
+
+def blender_on_path(version: str, folder: Path) -> dict:
+    """An environment whose `blender` is bpy ``version`` (blender_shim.py: bpy has no executable)."""
+    python = bpy_python(version)
+    folder.mkdir(parents=True, exist_ok=True)
+    shim = folder / "blender"
+    shim.write_text(f'#!/bin/sh\nexec "{python}" "{PROJECT}/tests/hosts/blender_shim.py" "$@"\n')
+    shim.chmod(0o755)
+    return {**os.environ, "PATH": f"{folder}{os.pathsep}{os.environ['PATH']}"}
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_extension_zip_passes_blenders_own_validator(version, tmp_path):
+    env = blender_on_path(version, tmp_path / "bin")
+    built = subprocess.run(["python3", str(PROJECT / "installers" / "build.py"), "blender", "--out",
+                            str(tmp_path)], capture_output=True, text=True, env=env, timeout=300)
+    assert built.returncode == 0, built.stdout[-3000:] + built.stderr[-3000:]
+    assert f"passes Blender {version[:3]}'s extension validator" in built.stdout
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_installer_enables_the_extension_in_a_blender_never_started(version, tmp_path):
+    """Its user folder is created, with the previous version's settings copied in (the offer of
+    Blender's first start, which saving preferences would otherwise take away)."""
+    env = {**blender_on_path(version, tmp_path / "bin"), "HOME": str(tmp_path / "home")}
+    saved = subprocess.run(["blender", "--background", "--python-exit-code", "1", "--python-expr",
+                            "import bpy; bpy.ops.wm.save_userpref()"], capture_output=True, text=True,
+                           env={**env, "XDG_CONFIG_HOME": str(tmp_path / "scratch")}, timeout=300)
+    assert saved.returncode == 0, saved.stderr[-3000:]
+    previous = tmp_path / "config" / "blender" / "4.1" / "config"  # older than 4.2: no extension there
+    previous.mkdir(parents=True)
+    shutil.copy2(tmp_path / "scratch" / "blender" / version[:3] / "config" / "userpref.blend", previous)
+    (previous / "bookmarks.txt").write_text("[Bookmarks]\n/srv/shots\n")
+    script = ("import sys; sys.path.insert(0, sys.argv[1]); import install; "
+              "sys.exit(0 if install.install_blender(None, None) else 1)")
+    ran = subprocess.run(["python3", "-c", script, str(PROJECT / "installers")], capture_output=True,
+                         text=True, env={**env, "XDG_CONFIG_HOME": str(tmp_path / "config")}, timeout=600)
+    assert ran.returncode == 0, ran.stdout[-3000:] + ran.stderr[-3000:]
+    folder = tmp_path / "config" / "blender" / version[:3]
+    assert (folder / "extensions" / "user_default" / "alphalift" / "blender_manifest.toml").exists()
+    assert b"bl_ext.user_default.alphalift" in (folder / "config" / "userpref.blend").read_bytes()
+    assert "/srv/shots" in (folder / "config" / "bookmarks.txt").read_text()
+    assert not (tmp_path / "config" / "blender" / "4.1" / "extensions").exists()
+    assert "copied Blender 4.1's settings" in ran.stdout
+    assert f"enabled bl_ext.user_default.alphalift in Blender {version[:3]}" in ran.stdout
 
 
 def rendered_alpha(path: Path) -> np.ndarray:

@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from pathlib import Path
 
 import pytest
+
+from .fake_blender import calls, fake_blender
 
 INSTALLERS = Path(__file__).resolve().parents[2] / "installers"
 sys.path.insert(0, str(INSTALLERS))
@@ -104,15 +107,100 @@ def test_flatpak_krita_keeps_its_own_kritarc(monkeypatch, tmp_path):
     assert paths.kritarc_for(flatpak) == tmp_path / ".var/app/org.kde.krita/config/kritarc"
 
 
-def test_blender_addon_lands_in_dest_and_extensions_in_each_version(monkeypatch, tmp_path):
+def test_blender_addon_lands_in_dest(monkeypatch, tmp_path):
     monkeypatch.setattr(install.shutil, "which", lambda name: None)  # no blender to enable with
-    install.install_blender(tmp_path / "addons", None)
+    assert install.install_blender(tmp_path / "addons", None)
     addon = tmp_path / "addons" / "alphalift_blender"
     assert (addon / "blender_manifest.toml").exists() and (addon / "alphalift_client.py").exists()
+
+
+def blender_config(monkeypatch, tmp_path, *versions: str) -> Path:
+    """A Linux user whose Blender folders are those of ``versions`` (started before)."""
     monkeypatch.setattr(paths.sys, "platform", "linux")
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    with pytest.raises(SystemExit, match="no Blender 4.2\\+ user folder"):
-        install.blender_targets(None)
-    (tmp_path / "config" / "blender" / "4.5").mkdir(parents=True)
-    assert install.blender_targets(None) == [
-        (tmp_path / "config/blender/4.5/extensions/user_default/alphalift", "bl_ext.user_default.alphalift")]
+    for version in versions:
+        (tmp_path / "config" / "blender" / version / "config").mkdir(parents=True)
+    return tmp_path / "config" / "blender"
+
+
+def extension_in(base: Path, version: str) -> Path:
+    return base / version / "extensions" / "user_default" / "alphalift"
+
+
+def test_blender_enables_only_in_its_own_version(monkeypatch, tmp_path, capsys):
+    base = blender_config(monkeypatch, tmp_path, "3.6", "4.2", "4.5")
+    fake_blender(tmp_path / "bin", version="5.0.1")  # the `blender` on PATH is 5.0, never started
+    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")
+    assert install.install_blender(None, None)
+    for version in ("4.2", "4.5", "5.0"):
+        assert (extension_in(base, version) / "__init__.py").exists(), version
+    assert not (base / "3.6" / "extensions").exists()
+    scripts = [args for args in calls(tmp_path / "bin") if "--python-expr" in args]
+    assert len(scripts) == 1 and "--python-exit-code" in scripts[0]
+    assert "'bl_ext.user_default.alphalift'" in scripts[0][-1]
+    assert (base / "5.0" / "config").is_dir(), "4.5's settings copied, as 5.0's first start offers"
+    out = capsys.readouterr().out
+    assert "enabled bl_ext.user_default.alphalift in Blender 5.0" in out
+    assert "in Blender 4.2" in out and "enabled bl_ext.user_default.alphalift in Blender 4.2" not in out
+    assert "enable it in Blender 4.5: Edit > Preferences > Add-ons" in out
+
+
+def test_blender_script_errors_are_reported_not_called_enabled(monkeypatch, tmp_path, capsys):
+    base = blender_config(monkeypatch, tmp_path, "4.5")
+    blender = fake_blender(tmp_path / "bin", version="4.5.4", script_fails=True)  # exits 0 on errors
+    assert not install.install_blender(None, str(blender))
+    assert (extension_in(base, "4.5") / "__init__.py").exists()
+    captured = capsys.readouterr()
+    assert "enabled" not in captured.out
+    (line,) = captured.err.strip().splitlines()
+    assert "could not enable" in line and "Add-on not loaded" in line
+    assert "Edit > Preferences > Add-ons" in line
+
+
+def test_blender_never_started_gets_its_user_folder(monkeypatch, tmp_path, capsys):
+    base = blender_config(monkeypatch, tmp_path)
+    blender = fake_blender(tmp_path / "bin", version="4.2.23")
+    assert install.install_blender(None, str(blender))
+    assert (extension_in(base, "4.2") / "blender_manifest.toml").exists()
+    assert "enabled bl_ext.user_default.alphalift in Blender 4.2" in capsys.readouterr().out
+
+
+def test_blender_older_than_42_is_not_asked_to_enable(monkeypatch, tmp_path, capsys):
+    base = blender_config(monkeypatch, tmp_path, "4.5")
+    blender = fake_blender(tmp_path / "bin", version="4.1.1")
+    assert install.install_blender(None, str(blender))
+    assert (extension_in(base, "4.5") / "__init__.py").exists() and not (base / "4.1").exists()
+    assert calls(tmp_path / "bin") == [["--version"]]
+    out = capsys.readouterr().out
+    assert "Blender 4.1" in out and "4.2 or later" in out and "enabled" not in out
+
+
+@pytest.mark.parametrize("version, present, expected", [
+    ((4, 5), ["4.2", "4.4", "3.6"], "4.4"),
+    ((5, 0), ["3.6", "4.2", "4.5", "5.1"], "4.5"),
+    ((5, 1), ["4.5", "5.0"], "5.0"),
+    ((4, 2), ["3.6", "4.3"], "3.6"),
+    ((4, 2), ["2.93"], None),
+])
+def test_first_start_copies_settings_from_the_version_blender_would_offer(tmp_path, version, present,
+                                                                         expected):
+    blender_cli = importlib.import_module("blender_cli")
+    for name in present:
+        (tmp_path / name).mkdir()
+    found = blender_cli.previous_user_folder(tmp_path, version)
+    assert found == (tmp_path / expected if expected else None)
+
+
+def test_no_blender_anywhere_says_what_to_do(monkeypatch, tmp_path):
+    blender_config(monkeypatch, tmp_path)
+    monkeypatch.setattr(install.shutil, "which", lambda name: None)
+    with pytest.raises(SystemExit, match="--blender EXE.*--dest"):
+        install.install_blender(None, None)
+
+
+def test_blender_uninstall_removes_each_version_s_extension(monkeypatch, tmp_path):
+    base = blender_config(monkeypatch, tmp_path, "4.2", "5.0")
+    monkeypatch.setattr(install.shutil, "which", lambda name: None)
+    assert install.install_blender(None, None)
+    install.uninstall_blender(None)
+    assert not extension_in(base, "4.2").exists() and not extension_in(base, "5.0").exists()
