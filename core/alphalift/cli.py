@@ -152,7 +152,7 @@ def run_remove(args: argparse.Namespace) -> int:
     from .cutout import image_mode
     from .engine import backend_setting, thread_count
     from .imageio import load_image, max_pixels, save_image
-    from .outputs import check_target
+    from .outputs import check_target, input_keys
     from .pipeline import Remover
 
     limit = args.max_pixels or max_pixels()  # a bad ALPHALIFT_* variable: one line, nothing done
@@ -163,7 +163,7 @@ def run_remove(args: argparse.Namespace) -> int:
     remover.store.catalog.get(args.model)  # unknown model: fail before touching any file
     tally = Tally(len(files), args.debug)
     jobs = plan_jobs(files, args, image_mode(args.format, background), tally)
-    inputs = {f.resolve() for f in files}
+    inputs = input_keys(files)
     for source, target in tqdm(jobs, unit="image", disable=len(jobs) < 2 or not sys.stderr.isatty()):
         try:
             image = load_image(source, limit=limit)
@@ -202,14 +202,14 @@ def plan_jobs(files: list[Path], args: argparse.Namespace, mode: str, tally: Tal
     """(input, output) pairs whose output can be written: names that cannot collide, folders
     probed, formats that hold ``mode``; the others are failures reported now, before the model."""
     from .imageio import output_format
-    from .outputs import Folders, check_out_dir, check_target, plan_targets
+    from .outputs import Folders, check_out_dir, check_target, input_keys, plan_targets
 
     folders = Folders()
     if args.out_dir is not None:  # every output goes there: one line for the whole run
         check_out_dir(args.out_dir, args.inputs)
         folders.check(args.out_dir)
     targets = [args.output] if args.output is not None else plan_targets(files, args.out_dir, args.format)
-    inputs = {f.resolve() for f in files}
+    inputs = input_keys(files)
     jobs = []
     for source, target in zip(files, targets):
         try:

@@ -47,6 +47,15 @@ def path_key(path: Path) -> str:
     return _fold(str(path.parent.resolve() / path.name))
 
 
+def input_keys(files: list[Path]) -> set[str]:
+    """What check_target compares against, so no output lands on an input on any disk."""
+    return {key for path in files for key in _file_keys(path)}
+
+
+def _file_keys(path: Path) -> set[str]:
+    return {path_key(path), path_key(path.resolve())}  # as named, and with links followed
+
+
 def expand_inputs(inputs: list[Path]) -> Inputs:
     """Files as given; folders give their image files (not recursive, sorted) but AlphaLift's
     earlier outputs. A file reached twice is one input."""
@@ -125,12 +134,13 @@ def check_out_dir(out_dir: Path, inputs: list[Path]) -> None:
                              "<name>-cutout.png beside each image.")
 
 
-def check_target(target: Path, inputs: set[Path], force: bool) -> None:
-    """Refuse to write over a folder, an input, or (without --force) an existing file."""
+def check_target(target: Path, inputs: set[str], force: bool) -> None:
+    """Refuse to write over a folder, an input (``inputs``: input_keys(), so A.png is a.png too,
+    as on a case-insensitive disk), or (without --force) an existing file."""
     if target.is_dir():
         raise OutputError(f"{target} is a folder.",
                           "Name a file (-o cut.png), or write into the folder with --out-dir.")
-    if target.resolve() in inputs:
+    if _file_keys(target) & inputs:
         raise OutputExistsError(f"{target} is one of the inputs; AlphaLift never overwrites an input.",
                                 "Choose another -o or --out-dir.")
     if target.exists() and not force:

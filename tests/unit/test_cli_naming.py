@@ -85,3 +85,15 @@ def test_out_dir_that_is_an_input_folder_is_refused(tiny_home, tmp_path):
     assert result.returncode == 1
     assert result.stderr.count("\n") == 1 and "is also an input folder" in result.stderr
     assert snapshot(folder) == before
+
+
+def test_an_output_never_lands_on_an_input_whose_name_differs_only_in_case(tiny_home, tmp_path):
+    """On a case-insensitive disk a-cutout.png *is* A-cutout.png: --force must not replace it."""
+    photo = draw(tmp_path / "a.png", (40, 30))
+    theirs = draw(tmp_path / "A-cutout.png", (44, 30))
+    before = theirs.read_bytes()
+    result = run_cli("remove", str(photo), str(theirs), "--model", "tiny", "--no-refine", "--force")
+    assert result.returncode == 1
+    assert f"{tmp_path / 'a-cutout.png'} is one of the inputs" in result.stderr
+    assert theirs.read_bytes() == before and not (tmp_path / "a-cutout.png").exists()
+    assert (tmp_path / "A-cutout-cutout.png").exists()
