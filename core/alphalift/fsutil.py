@@ -8,11 +8,14 @@ import shutil
 import stat
 import sys
 import tempfile
-from collections.abc import Iterator
+import time
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import BinaryIO
 
 CHUNK = 1 << 20
+DIGEST_BLOCK = 8 << 20  # block_digest's unit: large enough to hash at full speed on a thread
 
 
 @contextlib.contextmanager
@@ -50,6 +53,60 @@ def file_digest(path: Path, algorithm: str = "sha256") -> str:
         for block in iter(lambda: handle.read(CHUNK), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def block_digest(path: Path, workers: int | None = None) -> str:
+    """A whole-file digest to check a model before each load, fast enough to keep start-up quick.
+
+    It is the sha256 of the sha256 of each DIGEST_BLOCK-byte block, so the blocks can be hashed on
+    several threads at once (hashlib releases the GIL): a plain sha256 of a 176 MB model is one
+    core's work. Any changed byte changes it, as with a plain sha256.
+    """
+    size = os.path.getsize(path)
+
+    def block(offset: int) -> bytes:
+        with open(path, "rb") as handle:
+            handle.seek(offset)
+            return hashlib.sha256(handle.read(DIGEST_BLOCK)).digest()
+
+    offsets = range(0, size, DIGEST_BLOCK)
+    workers = workers or min(8, os.cpu_count() or 1, max(1, len(offsets)))
+    if workers == 1:
+        parts: Iterable[bytes] = map(block, offsets)
+        return hashlib.sha256(b"".join(parts)).hexdigest()
+    with ThreadPoolExecutor(workers) as pool:
+        return hashlib.sha256(b"".join(pool.map(block, offsets))).hexdigest()
+
+
+def remove_file(path: Path) -> None:
+    """Delete a file even if it is read-only (OpenVINO leaves its cache so; Windows refuses to
+    delete those until they are made writable); a missing file is fine."""
+    try:
+        path.unlink(missing_ok=True)
+    except PermissionError:
+        os.chmod(path, stat.S_IWRITE | stat.S_IREAD)
+        path.unlink(missing_ok=True)
+
+
+def remove_stale_parts(folder: Path, names: Iterable[str] = (), older_than: float | None = None) -> list[Path]:
+    """Remove the temporary files atomic_output leaves when its process is killed half-way.
+
+    ``names``: the files whose temporaries go whatever their age (the caller holds the lock under
+    which they are written, so no live writer can own one); ``older_than``: seconds, after which
+    any temporary in ``folder`` goes. Returns what was removed.
+    """
+    prefixes = tuple(f".{name}." for name in names)
+    now = time.time()
+    removed = []
+    for part in folder.glob(".*.part") if folder.is_dir() else ():
+        try:
+            age = now - part.stat().st_mtime
+        except OSError:
+            continue
+        if part.name.startswith(prefixes) or (older_than is not None and age > older_than):
+            remove_file(part)
+            removed.append(part)
+    return removed
 
 
 @contextlib.contextmanager

@@ -29,6 +29,7 @@ def run_models(args: argparse.Namespace) -> int:
         return EXIT_OK
     if args.action == "download":
         spec = catalog.get(args.name)
+        store.ensure(spec)  # the original too, even where a CPU conversion is already here
         path = store.runtime_path(spec)
         print(f"{spec.name}: ready at {path} (licence {spec.licence})")
         return EXIT_OK
@@ -43,13 +44,16 @@ def run_models(args: argparse.Namespace) -> int:
         return EXIT_OK
     if args.action == "verify":
         specs = [catalog.get(n) for n in args.names] if args.names else list(catalog)
+        store.sweep()
         bad = 0
         for spec in specs:
             result = store.verify(spec)
             if result.status == "missing" and not args.names:
                 continue
-            bad += result.status != "ok"
-            print(f"{spec.name}: {result.status}{' - ' + result.detail if result.detail else ''}")
+            bad += result.status in ("missing", "corrupt")
+            print(f"{spec.name}: {result.status}")
+            for note in result.notes:
+                print(f"  {note}")
         return EXIT_FAILED if bad else EXIT_OK
     if args.action == "import":
         spec = store.import_file(args.file, args.name, args.family)

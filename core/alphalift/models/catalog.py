@@ -132,9 +132,6 @@ class Catalog:
                 specs.setdefault(name, spec_from_dict(name, entry, custom=True))
         return cls(specs, data["default"], custom_file)
 
-    def names(self) -> list[str]:
-        return list(self._specs)
-
     def __iter__(self):
         return iter(self._specs.values())
 

@@ -11,8 +11,9 @@ from pathlib import Path
 import numpy as np
 
 
-def convert_to_fp32(source: Path, target_file, keep_outputs: int = 1) -> None:
-    """Write an fp32 copy of ``source`` (keeping its first ``keep_outputs`` outputs) to a file object."""
+def convert_to_fp32(source: Path, keep_outputs: int = 1) -> bytes:
+    """An fp32 copy of ``source`` keeping its first ``keep_outputs`` outputs, serialised (the
+    store writes it, so a full disk is told apart from a model that cannot be read)."""
     import onnx
     from onnx import TensorProto, numpy_helper
 
@@ -39,12 +40,4 @@ def convert_to_fp32(source: Path, target_file, keep_outputs: int = 1) -> None:
         kept = list(graph.output)[:keep_outputs]
         del graph.output[:]
         graph.output.extend(kept)
-    target_file.write(model.SerializeToString())
-
-
-def has_fp16_weights(source: Path) -> bool:
-    import onnx
-    from onnx import TensorProto
-
-    model = onnx.load(str(source), load_external_data=False)
-    return any(t.data_type == TensorProto.FLOAT16 for t in model.graph.initializer)
+    return model.SerializeToString()
