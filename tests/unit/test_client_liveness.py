@@ -129,11 +129,13 @@ def test_a_worker_killed_at_any_stage_is_reported(tiny_home, tmp_path, monkeypat
     os.kill(client.process.pid, signal.SIGKILL)
     error = call.error()
     assert error.code == "worker-died" and str(client.log_path) in str(error)
+    assert client.log_path.parent == tiny_home, "the log is the user's (ALPHALIFT_HOME here)"
     wait_for(lambda: not alive(grandchild), "the worker's own children to be stopped too")
-    monkeypatch.delenv("ALPHALIFT_TEST_PAUSE_AT")
-    result = client.remove(photo_bytes(), 64, 48, model="tiny", refine=False)  # a fresh worker
-    assert len(result.alpha) == 64 * 48
-    client.close()
+    if stage == "segment":
+        monkeypatch.delenv("ALPHALIFT_TEST_PAUSE_AT")
+        result = client.remove(photo_bytes(), 64, 48, model="tiny", refine=False)  # a fresh worker
+        assert len(result.alpha) == 64 * 48
+        client.close()
 
 
 def test_a_worker_that_never_answers_hello_is_stopped(tiny_home, tmp_path, grandchild_cleanup):
@@ -174,7 +176,7 @@ def test_heartbeats_keep_a_slow_job_alive_past_the_deadline(tiny_home, monkeypat
     client.reply_timeout = 2.0
     call = Call(lambda: client.remove(photo_bytes(), 64, 48, model="tiny"))
     wait_for(logged(client, "paused at refine"), "the worker to reach refine")
-    time.sleep(5.0)  # two and a half deadlines without a progress event
+    time.sleep(4.5)  # over two deadlines without a progress event
     client.cancel()
     assert call.error().code == "cancelled"
     client.close()
@@ -208,15 +210,3 @@ def test_the_worker_log_is_per_user(tmp_path, monkeypatch):
         assert paths[user].parent == data_dir()
     assert paths["alice"] != paths["bob"]
     assert paths["alice"].parent != Path(tempfile.gettempdir())
-
-
-def test_the_worker_writes_its_log_in_the_data_folder(tiny_home, monkeypatch):
-    monkeypatch.setenv("ALPHALIFT_TEST_PAUSE_AT", "done")
-    client = AlphaLiftClient(python=sys.executable)
-    client.start()
-    call = Call(lambda: client.remove(photo_bytes(), 64, 48, model="tiny", refine=False))
-    wait_for(logged(client, "paused at done"), "the worker's log line")
-    client.cancel()
-    call.thread.join(HANG_GUARD)
-    client.close()
-    assert client.log_path.parent == tiny_home  # ALPHALIFT_HOME stands for the data folder

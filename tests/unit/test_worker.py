@@ -104,7 +104,7 @@ def test_raw_protocol_survives_garbage(tiny_home):
     assert [r["error"]["code"] for r in replies[:2]] == ["bad-json", "bad-json"]
     by_id = {r["id"]: r for r in replies[2:]}
     assert by_id[3]["error"]["code"] == "unknown-op"
-    assert by_id[4]["error"]["code"] == "bad-input" and "is missing" in by_id[4]["error"]["message"]
+    assert by_id[4]["error"]["code"] == "forbidden-path"  # raw pixels only in the client's folder
     assert by_id[5]["error"]["code"] == "protocol"
     assert by_id[6]["ok"] and by_id[6]["protocol"] == protocol.PROTOCOL
     assert process.returncode == 0
@@ -144,7 +144,7 @@ def test_missing_installation_says_how_to_install(tmp_path, monkeypatch):
 
 
 def test_channel_orders_half_floats_and_linear_light_decode_alike(tmp_path):
-    from alphalift.worker.server import decode_pixels
+    from alphalift.worker.pixels import RawImage, decode_pixels
 
     rgba = np.dstack([red_disc((6, 4)), np.full((4, 6), 200, np.uint8)])
     rgba[0, 0] = (10, 120, 250, 90)
@@ -152,7 +152,7 @@ def test_channel_orders_half_floats_and_linear_light_decode_alike(tmp_path):
     def decode(data: np.ndarray, fmt: str, **extra) -> np.ndarray:
         path = tmp_path / f"{fmt}.raw"
         data.tofile(path)
-        source = decode_pixels({"path": str(path), "width": 6, "height": 4, "format": fmt, **extra})
+        source = decode_pixels(RawImage(path, 6, 4, fmt, **extra))
         return np.dstack([source.colour, np.round(source.alpha * 255)]).astype(int)
 
     expected = decode(rgba, "RGBA8")

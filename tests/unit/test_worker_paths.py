@@ -122,3 +122,9 @@ def test_raw_pixels_in_a_private_folder_are_read_and_answered_beside_them(worker
     assert reply["ok"] and Path(reply["alpha"]["path"]).parent == private_folder
     alpha = np.fromfile(reply["alpha"]["path"], np.uint8).reshape(30, 40)
     assert alpha[15, 20] > 200
+
+
+def test_a_missing_pixel_file_in_a_private_folder_says_so(worker, private_folder):
+    image = dict(raw_image(private_folder), path=str(private_folder / "not-written.raw"))
+    reply = worker.call(remove(47, image=image, options={"model": "tiny"}))
+    assert reply["error"]["code"] == "bad-input" and "is missing" in reply["error"]["message"]

@@ -1,21 +1,56 @@
 """The worker protocol, version 1: JSON lines on stdin/stdout; stderr carries logs only.
 
-Requests (one JSON object a line):
+Requests (one JSON object a line; "id" is an integer, a string or null, unique among the requests
+still queued or running):
     {"op": "hello", "protocol": 1}
     {"id": 7, "op": "remove", "image": {"path": P, "width": W, "height": H, "format": F,
-                                          "linear": false},
+                                          "linear": false, "flip": false},
      "options": {"model": NAME, "refine": true, "foreground": true, "alpha_format": "L8",
-                 "limit": P}}     (limit, optional: an L8 selection; outside it the alpha stays 1)
-    {"id": 9, "op": "remove", "image": {"file": P}, "options": {..., "save": {"mask": P2, "foreground": P3}}}
+                 "foreground_format": "RGB8", "foreground_alpha": "opaque", "limit": P}}
+    {"id": 9, "op": "remove", "image": {"file": P}, "options": {..., "save": {"mask": P2, "foreground": P3},
+                                                               "overwrite": false}}
         an encoded image file in, PNG files out (any of mask, foreground, rgba); replies "saved"
     {"id": 8, "op": "download", "model": NAME}
     {"id": 7, "op": "cancel"}
     {"op": "shutdown"}
-Replies: {"id": 7, "event": "progress", "fraction": 0.4, "stage": "segment"} while working, then
-    {"id": 7, "ok": true, "alpha": {"path": P, "format": "L8"}, "foreground": {"path": P, "format": "RGB8"}}
-    or {"id": 7, "ok": false, "error": {"code": "model-missing", "message": "... what to do ..."}}
-Pixels travel as raw files (row-major, no header) in the client's private temporary folder; the
-worker writes its outputs beside the input, and the client, who made the folder, removes it.
+
+Replies:
+    hello: {"ok": true, "protocol": 1, "version": V, "models": [{"name", "licence", "size", "cached",
+        "default", "description"}, ...], "defaults": {"model": NAME, "licence": L, "licence_url": U,
+        "description": D, "refine": true}} -- what a host shows as its defaults, so none restates them.
+    {"id": 7, "event": "progress", "fraction": 0.4, "stage": "segment"} at each stage
+        (load-model, segment, refine, done; "download" for a download), then
+    {"id": 7, "ok": true, "width": W, "height": H, "alpha": {"path": P, "format": "L8"},
+     "foreground": {"path": P, "format": "RGB8"}}
+    or {"id": 7, "ok": false, "error": {"code": "model-missing", "message": "... what to do ..."}}.
+Heartbeat: while a request runs (a model loading or downloading included) the worker repeats its
+    last progress event every HEARTBEAT_SECONDS with "heartbeat": true added. A client may treat
+    silence much longer than that as a frozen worker; an older client just sees progress repeated.
+
+Validation: every request is checked whole before any work starts (worker/requests.py); a
+malformed one gets {"ok": false, "error": {"code": "bad-request", ...}} (an id that is not an
+integer, string or null is answered as null), a repeated id "duplicate-id", and the worker goes on.
+
+Pixels travel as raw files (row-major, no header, top row first; "flip": true says bottom row
+first, as Blender stores images, for the input, the limit and both outputs alike).
+    Input formats: PIXEL_FORMATS. "linear": float values are linear light.
+    Alpha out ("alpha_format"): L8, L16 (little-endian) or F32 (little-endian float), one a pixel.
+    Foreground out ("foreground_format"): RGB8 (default); RGBA8 (GIMP's R'G'B'A u8); BGRA8
+        (Krita's 8-bit RGBA layers); RGBAF (float 0..1, Blender's image pixels). In the 4-channel
+        layouts the alpha is 255 / 1.0 ("foreground_alpha": "opaque", for hosts that put the matte
+        in a mask) or the matte itself ("matte": a cut-out ready to use).
+
+Files (the CLI's rules; worker/paths.py):
+    Raw pixel files -- the image's "path" and the "limit" -- must lie directly inside a private
+    folder the client made: named "alphalift-*", directly in the temporary folder (the worker's
+    tempfile.gettempdir(), which the client hands it), a real folder (no link), owned by this user
+    and closed to everyone else (mode 0700, as tempfile.mkdtemp makes it); else "forbidden-path".
+    The worker writes its raw outputs beside the input, inside that folder, and the client, who
+    made the folder, removes it. So a request can neither read a user's other files as pixels nor
+    write raw data anywhere else.
+    Saved PNGs never replace an input (compared after resolving links and dots) and replace an
+    existing file only with "overwrite": true; else "output-exists". Two outputs may not share a
+    file. Every file is written atomically (a temporary file renamed into place).
 """
 from __future__ import annotations
 
@@ -33,5 +68,11 @@ PIXEL_FORMATS = {
     "RGBF": (12, "<f4"), "RGBAF": (16, "<f4"), "LF": (4, "<f4"), "LAF": (8, "<f4"),
 }
 ALPHA_FORMATS = ("L8", "L16", "F32")
+FOREGROUND_FORMATS = ("RGB8", "RGBA8", "BGRA8", "RGBAF")
+FOREGROUND_ALPHAS = ("opaque", "matte")
+SAVE_KINDS = ("mask", "foreground", "rgba")
 
 OPS = ("hello", "remove", "download", "cancel", "shutdown")
+
+HEARTBEAT_SECONDS = 1.0
+PRIVATE_PREFIX = "alphalift-"  # the client's tempfile.mkdtemp(prefix=...)

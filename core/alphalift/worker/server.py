@@ -1,240 +1,223 @@
 """`alphalift serve --stdio`: a long-lived worker that keeps models loaded between requests.
 
-The main thread reads requests; one job thread runs cut-outs in order, so a `cancel` can arrive
-while a cut-out runs. A malformed request gets an error reply and the worker keeps serving.
+The main thread reads and validates requests; one job thread runs cut-outs in order, so a
+`cancel` can arrive while a cut-out runs; a heartbeat thread repeats the running job's progress,
+so a client can tell a slow job from a frozen worker. Every error is a reply; the worker goes on.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import queue
 import sys
 import threading
-from pathlib import Path
-from typing import Any, TextIO
-
-import numpy as np
+from typing import Any, BinaryIO, TextIO
 
 from .. import __version__
-from ..errors import AlphaLiftError, InputError
+from ..config import env_choice
+from ..errors import AlphaLiftError
 from ..fsutil import atomic_output
-from ..imageio import SourceImage, check_size, compose_source, load_image, save_png
+from ..imageio import load_image, save_png
 from ..pipeline import Remover
-from .protocol import ALPHA_FORMATS, OPS, PIXEL_FORMATS, PROTOCOL
+from .paths import check_files, check_save_targets
+from .pixels import decode_pixels, encode_alpha, encode_foreground, limit_to_selection, read_selection
+from .protocol import HEARTBEAT_SECONDS, PROTOCOL
+from .requests import (Cancel, Download, FileImage, Hello, Remove, Request, RequestError, RequestId,
+                       Shutdown, parse_line)
 
 log = logging.getLogger(__name__)
 
-
-class RequestError(Exception):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-
-
-def decode_pixels(image: dict[str, Any]) -> SourceImage:
-    """A raw pixel file described by the request -> the pipeline's SourceImage."""
-    try:
-        path = Path(image["path"])
-        width, height, fmt = int(image["width"]), int(image["height"]), image["format"]
-    except (KeyError, TypeError, ValueError):
-        raise RequestError("bad-request", "image needs path, width, height and format") from None
-    if fmt not in PIXEL_FORMATS:
-        raise RequestError("bad-request", f"unknown pixel format {fmt!r}; use {', '.join(PIXEL_FORMATS)}")
-    check_size(width, height)
-    size, dtype = PIXEL_FORMATS[fmt]
-    if not path.is_file():
-        raise InputError(f"pixel file {path} is missing.", "The host must write it before asking.")
-    expected = width * height * size
-    if path.stat().st_size != expected:
-        raise InputError(f"pixel file holds {path.stat().st_size} bytes, expected {expected} for "
-                         f"{width}x{height} {fmt}.", "Check the width, height and format.")
-    channels = size // np.dtype(dtype).itemsize
-    raw = np.fromfile(path, dtype=dtype).reshape(height, width, channels)
-    if fmt.startswith("BGR"):
-        raw = raw[..., [2, 1, 0, 3][:channels]]
-    if dtype == "u1":
-        colour8 = raw[..., :3] if channels >= 3 else np.repeat(raw[..., :1], 3, axis=2)
-        alpha = raw[..., -1].astype(np.float32) / 255.0 if channels in (2, 4) else None
-        return compose_source(np.ascontiguousarray(colour8), alpha)
-    scale = 65535.0 if dtype == "<u2" else 1.0
-    unit = np.clip(np.nan_to_num(raw.astype(np.float32) / scale), 0.0, 1.0)
-    colour = unit[..., :3] if channels >= 3 else np.repeat(unit[..., :1], 3, axis=2)
-    alpha = unit[..., -1] if channels in (2, 4) else None
-    if image.get("linear"):
-        colour = srgb_encode(colour)
-    return compose_source(np.round(colour * 255.0).astype(np.uint8), alpha)
-
-
-def srgb_encode(linear: np.ndarray) -> np.ndarray:
-    """Linear light in 0..1 -> sRGB-encoded values (IEC 61966-2-1 transfer curve)."""
-    return np.where(linear <= 0.0031308, linear * 12.92, 1.055 * np.power(linear, 1 / 2.4) - 0.055)
-
-
-def limit_to_selection(mask: np.ndarray, path: str) -> np.ndarray:
-    """Blend the matte with 'keep everything' by a soft 8-bit selection of the same size.
-
-    Hosts whose scripting has no pixel maths (Krita's Python has no numpy) send their selection here.
-    """
-    height, width = mask.shape
-    selection = Path(path)
-    if not selection.is_file() or selection.stat().st_size != width * height:
-        raise InputError(f"the selection file {path} must hold {width * height} bytes (L8, {width}x{height}).",
-                         "The host must write the selection at the image's size.")
-    weight = np.fromfile(selection, np.uint8).reshape(height, width).astype(np.float32) / 255.0
-    return mask * weight + (1.0 - weight)
-
-
-def encode_alpha(mask: np.ndarray, fmt: str) -> bytes:
-    if fmt == "L8":
-        return np.round(np.clip(mask, 0, 1) * 255).astype(np.uint8).tobytes()
-    if fmt == "L16":
-        return np.round(np.clip(mask, 0, 1) * 65535).astype("<u2").tobytes()
-    return np.clip(mask, 0, 1).astype("<f4").tobytes()
+# A test-only hook: stop at a stage (after its progress event) until cancelled, so tests can kill
+# or freeze the worker at a known point. "hello" stops before the hello reply, for good.
+PAUSE_STAGES = ("hello", "load-model", "segment", "refine", "done")
 
 
 class Worker:
-    def __init__(self, out: TextIO, remover: Remover | None = None) -> None:
+    def __init__(self, out: TextIO, remover: Remover | None = None, pause_at: str = "") -> None:
         self.out = out
         self.remover = remover or Remover()
+        self.pause_at = pause_at
         self.write_lock = threading.Lock()
+        self.state_lock = threading.Lock()  # taken before write_lock, never after
         self.jobs: queue.Queue = queue.Queue()
-        self.cancels: dict[Any, threading.Event] = {}
+        self.cancels: dict[RequestId, threading.Event] = {}  # requests queued or running
+        self.running: dict[str, Any] | None = None  # the running job's last progress event
 
     def send(self, message: dict[str, Any]) -> None:
         with self.write_lock:
             self.out.write(json.dumps(message) + "\n")
             self.out.flush()
 
-    def error(self, request_id: Any, code: str, message: str) -> None:
-        self.send({"id": request_id, "ok": False, "error": {"code": code, "message": message}})
+    def error(self, request_id: RequestId, code: str, message: str) -> None:
+        self.send(failure(request_id, code, message))
 
-    # -- operations --------------------------------------------------------------------------
-    def hello(self, request: dict[str, Any]) -> None:
+    def pause(self, stage: str, cancel: threading.Event) -> None:
+        if stage == self.pause_at:
+            log.warning("paused at %s (ALPHALIFT_TEST_PAUSE_AT)", stage)
+            cancel.wait()
+
+    # -- operations (each returns its final reply) --------------------------------------------
+    def hello(self, request: Hello) -> dict[str, Any]:
         store = self.remover.store
         models = [{"name": s.name, "licence": s.licence, "size": s.size, "cached": store.is_cached(s),
                    "default": s.name == store.catalog.default, "description": s.description}
                   for s in store.catalog]
-        self.send({"id": request.get("id"), "ok": True, "protocol": PROTOCOL,
-                   "version": __version__, "models": models})
+        default = store.catalog.get(None)
+        defaults = {"model": default.name, "licence": default.licence, "licence_url": default.licence_url,
+                    "description": default.description, "refine": True}
+        return {"id": request.id, "ok": True, "protocol": PROTOCOL, "version": __version__,
+                "models": models, "defaults": defaults}
 
-    def remove(self, request: dict[str, Any]) -> None:
-        request_id = request.get("id")
-        cancel = self.cancels[request_id]  # registered when the request was queued
-        options = request.get("options") or {}
-        alpha_format = options.get("alpha_format", "L8")
-        if alpha_format not in ALPHA_FORMATS:
-            raise RequestError("bad-request", f"alpha_format must be one of {', '.join(ALPHA_FORMATS)}")
-        image = request.get("image")
-        if not isinstance(image, dict):
-            raise RequestError("bad-request", "remove needs an image")
-        source = load_image(Path(image["file"])) if "file" in image else decode_pixels(image)
-        save = options.get("save") or {}
-        if not isinstance(save, dict) or set(save) - {"mask", "foreground", "rgba"}:
-            raise RequestError("bad-request", "save maps mask, foreground or rgba to PNG paths")
+    def remove(self, request: Remove) -> dict[str, Any]:
+        cancel = self.cancels[request.id]
+        image, options = request.image, request.options
+        source = load_image(image.file) if isinstance(image, FileImage) else decode_pixels(image)
+        flip = not isinstance(image, FileImage) and image.flip
+        weight = (read_selection(options.limit, *source.size, flip=flip)
+                  if options.limit is not None else None)
 
         def progress(fraction: float, stage: str) -> None:
-            self.send({"id": request_id, "event": "progress", "fraction": fraction, "stage": stage})
+            self.progress({"id": request.id, "event": "progress", "fraction": fraction, "stage": stage})
+            self.pause(stage, cancel)
 
-        want_foreground = bool(options.get("foreground", True)) or bool(set(save) - {"mask"})
-        cutout = self.remover.remove(source, model=options.get("model"),
-                                     refine=bool(options.get("refine", True)),
+        want_foreground = options.foreground or bool(set(options.save) - {"mask"})
+        cutout = self.remover.remove(source, model=options.model, refine=options.refine,
                                      foreground=want_foreground, progress=progress, cancel=cancel)
-        if save:
-            for kind, target in save.items():  # encoded files, for hosts that load images by path
-                save_png(cutout.to_image(kind), Path(target), icc_profile=cutout.icc_profile)
-            self.send({"id": request_id, "ok": True, "width": cutout.size[0], "height": cutout.size[1],
-                       "saved": save})
-            return
-        mask = cutout.mask
-        if options.get("limit"):
-            mask = limit_to_selection(mask, options["limit"])
-        folder = Path(image["path"]).parent
-        stem = Path(image["path"]).stem
-        reply: dict[str, Any] = {"id": request_id, "ok": True, "width": cutout.size[0],
+        if weight is not None:
+            cutout = dataclasses.replace(cutout, mask=limit_to_selection(cutout.mask, weight))
+        reply: dict[str, Any] = {"id": request.id, "ok": True, "width": cutout.size[0],
                                  "height": cutout.size[1]}
+        if options.save:
+            inputs = [image.file] if isinstance(image, FileImage) else [image.path]
+            check_save_targets(options.save, inputs, options.overwrite)  # again: time has passed
+            for kind, target in options.save.items():  # encoded files, for hosts that load by path
+                save_png(cutout.to_image(kind), target, icc_profile=cutout.icc_profile)
+            reply["saved"] = {kind: str(target) for kind, target in options.save.items()}
+            return reply
+        folder, stem = image.path.parent, image.path.stem  # the client's private folder
         alpha_path = folder / f"{stem}.alpha.raw"
         with atomic_output(alpha_path) as handle:
-            handle.write(encode_alpha(mask, alpha_format))
-        reply["alpha"] = {"path": str(alpha_path), "format": alpha_format}
-        if want_foreground:
+            handle.write(encode_alpha(cutout.mask, options.alpha_format, flip))
+        reply["alpha"] = {"path": str(alpha_path), "format": options.alpha_format}
+        if options.foreground:
             fg_path = folder / f"{stem}.foreground.raw"
             with atomic_output(fg_path) as handle:
-                handle.write(np.ascontiguousarray(cutout.foreground).tobytes())
-            reply["foreground"] = {"path": str(fg_path), "format": "RGB8"}
-        self.send(reply)
+                handle.write(encode_foreground(cutout.foreground, cutout.mask, options.foreground_format,
+                                               options.foreground_alpha, flip))
+            reply["foreground"] = {"path": str(fg_path), "format": options.foreground_format,
+                                   "alpha": options.foreground_alpha}
+        return reply
 
-    def download(self, request: dict[str, Any]) -> None:
+    def download(self, request: Download) -> dict[str, Any]:
         store = self.remover.store
-        spec = store.catalog.get(request.get("model"))
+        spec = store.catalog.get(request.model)
         path = store.runtime_path(spec)
-        self.send({"id": request.get("id"), "ok": True, "model": spec.name, "path": str(path)})
+        return {"id": request.id, "ok": True, "model": spec.name, "path": str(path)}
 
-    # -- loop --------------------------------------------------------------------------------
-    def run_job(self, request: dict[str, Any]) -> None:
-        request_id = request.get("id")
+    # -- progress and heartbeat ---------------------------------------------------------------
+    def progress(self, event: dict[str, Any]) -> None:
+        with self.state_lock:
+            self.running = event
+            self.send(event)
+
+    def heartbeat_loop(self, stop: threading.Event) -> None:
+        while not stop.wait(HEARTBEAT_SECONDS):
+            with self.state_lock:
+                if self.running is not None:
+                    try:
+                        self.send(dict(self.running, heartbeat=True))
+                    except (OSError, ValueError):  # the client is gone; the main loop ends too
+                        return
+
+    # -- loop ---------------------------------------------------------------------------------
+    def run_job(self, request: Remove | Download) -> None:
+        stage = "download" if isinstance(request, Download) else "start"
+        with self.state_lock:
+            self.running = {"id": request.id, "event": "progress", "fraction": 0.0, "stage": stage}
         try:
-            getattr(self, request["op"])(request)
-        except RequestError as exc:
-            self.error(request_id, exc.code, str(exc))
+            reply = self.remove(request) if isinstance(request, Remove) else self.download(request)
         except AlphaLiftError as exc:
-            self.error(request_id, exc.code, str(exc))
+            reply = failure(request.id, exc.code, str(exc))
         except Exception as exc:  # a bug must not kill the worker; the host shows the message
-            log.exception("request %s failed", request_id)
-            self.error(request_id, "internal", f"{type(exc).__name__}: {exc}")
-        finally:
-            self.cancels.pop(request_id, None)
+            log.exception("request %s failed", request.id)
+            reply = failure(request.id, "internal", f"{type(exc).__name__}: {exc}")
+        with self.state_lock:  # no heartbeat may follow the final reply
+            self.running = None
+            self.cancels.pop(request.id, None)
+            self.send(reply)
 
     def job_loop(self) -> None:
         while True:
             request = self.jobs.get()
             if request is None:
                 return
-            self.run_job(request)
+            try:
+                self.run_job(request)
+            except (OSError, ValueError):  # stdout is gone: nobody to answer
+                log.warning("could not send a reply; the client has gone")
 
-    def handle_line(self, line: str) -> bool:
-        """Dispatch one request line; False when the worker should stop."""
+    def handle_line(self, line: str | bytes) -> bool:
+        """Validate and dispatch one request line; False when the worker should stop."""
+        request: Request | None = None
         try:
-            request = json.loads(line)
-            if not isinstance(request, dict):
-                raise ValueError("not an object")
-        except ValueError as exc:
-            self.error(None, "bad-json", f"could not parse the request: {exc}")
-            return True
-        op = request.get("op")
-        if op not in OPS:
-            self.error(request.get("id"), "unknown-op", f"unknown op {op!r}; known: {', '.join(OPS)}")
-        elif op == "shutdown":
+            request = parse_line(line)
+            return self.dispatch(request)
+        except RequestError as exc:
+            self.error(exc.request_id if request is None else request.id, exc.code, str(exc))
+        except AlphaLiftError as exc:
+            self.error(None if request is None else request.id, exc.code, str(exc))
+        except Exception as exc:  # a bug must not kill the worker
+            log.exception("request line failed: %.200s", line)
+            self.error(None if request is None else request.id, "internal", f"{type(exc).__name__}: {exc}")
+        return True
+
+    def dispatch(self, request: Request) -> bool:
+        if isinstance(request, Shutdown):
             return False
-        elif op == "cancel":
-            event = self.cancels.get(request.get("id"))  # queued or running; else already done
+        if isinstance(request, Cancel):
+            event = self.cancels.get(request.id)  # queued or running; else already done
             if event is not None:
                 event.set()
-        elif op == "hello":
-            if request.get("protocol", PROTOCOL) != PROTOCOL:
-                self.error(request.get("id"), "protocol",
-                           f"worker speaks protocol {PROTOCOL}; update the plug-in and the core together")
-            else:
-                self.hello(request)
+        elif isinstance(request, Hello):
+            if request.protocol != PROTOCOL:
+                raise RequestError("protocol", f"worker speaks protocol {PROTOCOL}; update the "
+                                               "plug-in and the core together", request.id)
+            if self.pause_at == "hello":
+                self.pause("hello", threading.Event())
+            self.send(self.hello(request))
         else:
-            if op == "remove":
-                self.cancels[request.get("id")] = threading.Event()
+            if request.id in self.cancels:
+                raise RequestError("duplicate-id", f"request id {request.id!r} is already queued or "
+                                                   "running; give each request its own id.", request.id)
+            if isinstance(request, Remove):
+                check_files(request)
+            self.cancels[request.id] = threading.Event()
             self.jobs.put(request)
         return True
 
 
-def serve_stdio(stdin: TextIO | None = None, stdout: TextIO | None = None) -> int:
-    stdin = stdin or sys.stdin
+def failure(request_id: RequestId, code: str, message: str) -> dict[str, Any]:
+    return {"id": request_id, "ok": False, "error": {"code": code, "message": message}}
+
+
+def serve_stdio(stdin: BinaryIO | TextIO | None = None, stdout: TextIO | None = None) -> int:
+    stdin = stdin or sys.stdin.buffer  # bytes: a line that is not UTF-8 is one bad request
     out = stdout or sys.stdout
     # Anything else printing to stdout (a library's warning) would corrupt the protocol.
     sys.stdout = sys.stderr
-    worker = Worker(out)
-    thread = threading.Thread(target=worker.job_loop, daemon=True)
-    thread.start()
+    worker = Worker(out, pause_at=env_choice("ALPHALIFT_TEST_PAUSE_AT", PAUSE_STAGES, ""))
+    stop = threading.Event()
+    jobs = threading.Thread(target=worker.job_loop, daemon=True)
+    heartbeat = threading.Thread(target=worker.heartbeat_loop, args=(stop,), daemon=True)
+    jobs.start()
+    heartbeat.start()
     try:
         for line in stdin:
             if line.strip() and not worker.handle_line(line):
                 break
     finally:
         worker.jobs.put(None)
-        thread.join()
+        jobs.join()
+        stop.set()
     return 0
