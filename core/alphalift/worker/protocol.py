@@ -7,6 +7,7 @@ still queued or running):
                                           "linear": false, "flip": false},
      "options": {"model": NAME, "refine": true, "foreground": true, "alpha_format": "L8",
                  "foreground_format": "RGB8", "foreground_alpha": "opaque", "limit": P}}
+        (limit, optional: an L8 selection at the image's size; outside it the alpha stays 1)
     {"id": 9, "op": "remove", "image": {"file": P}, "options": {..., "save": {"mask": P2, "foreground": P3},
                                                                "overwrite": false}}
         an encoded image file in, PNG files out (any of mask, foreground, rgba); replies "saved"
@@ -19,13 +20,14 @@ Replies:
         "default", "description"}, ...], "defaults": {"model": NAME, "licence": L, "licence_url": U,
         "description": D, "refine": true}} -- what a host shows as its defaults, so none restates them.
     {"id": 7, "event": "progress", "fraction": 0.4, "stage": "segment"} at each stage
-        (load-model, segment, refine, done; "download" for a download), then
+        (load-model, segment, refine, done), then
     {"id": 7, "ok": true, "width": W, "height": H, "alpha": {"path": P, "format": "L8"},
-     "foreground": {"path": P, "format": "RGB8"}}
+     "foreground": {"path": P, "format": "RGB8", "alpha": "opaque"}}
     or {"id": 7, "ok": false, "error": {"code": "model-missing", "message": "... what to do ..."}}.
-Heartbeat: while a request runs (a model loading or downloading included) the worker repeats its
-    last progress event every HEARTBEAT_SECONDS with "heartbeat": true added. A client may treat
-    silence much longer than that as a frozen worker; an older client just sees progress repeated.
+Heartbeat: while a remove or download runs (a model loading or downloading included) the worker
+    repeats its last progress event every HEARTBEAT_SECONDS with "heartbeat": true added (stage
+    "start" before the first event, "download" for a download). A client may treat silence much
+    longer than that as a frozen worker; an older client just sees the same progress again.
 
 Validation: every request is checked whole before any work starts (worker/requests.py); a
 malformed one gets {"ok": false, "error": {"code": "bad-request", ...}} (an id that is not an
@@ -51,6 +53,10 @@ Files (the CLI's rules; worker/paths.py):
     Saved PNGs never replace an input (compared after resolving links and dots) and replace an
     existing file only with "overwrite": true; else "output-exists". Two outputs may not share a
     file. Every file is written atomically (a temporary file renamed into place).
+
+Tests only: ALPHALIFT_TEST_PAUSE_AT=<stage> (hello, load-model, segment, refine, done) stops the
+worker there (after that stage's progress event; "hello" before its reply) until the request is
+cancelled, so a test can kill or freeze it at a known point.
 """
 from __future__ import annotations
 
