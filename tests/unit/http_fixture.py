@@ -1,4 +1,4 @@
-"""A local HTTP server on 127.0.0.1 serving good, truncated, corrupt and slow files."""
+"""A local HTTP server on 127.0.0.1 serving good, truncated, corrupt, slow and trickling files."""
 from __future__ import annotations
 
 import threading
@@ -11,6 +11,8 @@ class Routes:
         self.files: dict[str, bytes] = {}
         self.truncated: dict[str, bytes] = {}  # announced in full, half sent
         self.slow: dict[str, tuple[float, bytes]] = {}
+        # announced in full, then one byte every `delay` seconds, `count` bytes at most
+        self.trickle: dict[str, tuple[float, bytes, int]] = {}
         self.hits: dict[str, int] = {}
 
 
@@ -22,7 +24,9 @@ def serve(routes: Routes) -> tuple[ThreadingHTTPServer, str]:
         def do_GET(self) -> None:  # noqa: N802 - http.server's naming
             path = self.path
             routes.hits[path] = routes.hits.get(path, 0) + 1
-            if path in routes.slow:
+            if path in routes.trickle:
+                self._trickle(*routes.trickle[path])
+            elif path in routes.slow:
                 delay, body = routes.slow[path]
                 time.sleep(delay)
                 self._send(body)
@@ -38,6 +42,19 @@ def serve(routes: Routes) -> tuple[ThreadingHTTPServer, str]:
                 self._send(routes.files[path])
             else:
                 self.send_error(404)
+
+        def _trickle(self, delay: float, body: bytes, count: int) -> None:
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.close_connection = True
+            try:
+                for index in range(min(count, len(body))):
+                    self.wfile.write(body[index:index + 1])
+                    self.wfile.flush()
+                    time.sleep(delay)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
 
         def _send(self, body: bytes) -> None:
             self.send_response(200)

@@ -43,16 +43,21 @@ def build_half_model(path: Path, padding: int = 0) -> Path:
     return path
 
 
-def add_half_model(home: Path, name: str = "half", openvino: bool = False, padding: int = 0) -> Path:
-    """Import the fp16 model into ``home`` as ``name``, marked for the fp32 conversion."""
+def add_half_model(home: Path, name: str = "half", openvino: bool = False, padding: int = 0,
+                   convert: bool = False) -> Path:
+    """Import the fp16 model into ``home`` as ``name``, marked for the fp32 conversion (made now
+    if ``convert``)."""
+    from alphalift.models.store import ModelStore
+
     source = build_half_model(home.parent / f"{name}-source.onnx", padding)
-    result = run_cli("models", "import", str(source), "--as", name, "--family", "isnet",
-                     env={"ALPHALIFT_HOME": str(home)})
-    assert result.returncode == 0, result.stderr
+    ModelStore(home / "models").import_file(source, name, family="isnet")
     custom = home / "models" / "custom.json"
     entries = json.loads(custom.read_text())
     entries[name].update(fp32="cpu", openvino=openvino)
     custom.write_text(json.dumps(entries))
+    if convert:
+        store = ModelStore(home / "models")
+        store.runtime_path(store.catalog.get(name), "cpu")
     return source
 
 

@@ -15,15 +15,13 @@ from .model_fixtures import add_half_model, is_disc, mask_of, run_cli
 
 def test_importing_the_stores_own_file_keeps_it_and_its_fp32(home, tmp_path):
     """What a user does after saving a download into the models folder by hand."""
-    add_half_model(home)
-    assert is_disc(mask_of(tmp_path, "half"))
+    add_half_model(home, convert=True)
     models = home / "models"
     original, fp32 = (models / "half.onnx").read_bytes(), (models / "half.fp32.onnx").read_bytes()
     result = run_cli("models", "import", str(models / "half.onnx"), "--as", "half", "--family", "isnet")
     assert result.returncode == 0, result.stderr
     assert (models / "half.onnx").read_bytes() == original
     assert (models / "half.fp32.onnx").read_bytes() == fp32, "the fp32 of the same file stays"
-    assert run_cli("models", "verify", "half").stdout.strip() == "half: ok"
     assert is_disc(mask_of(tmp_path, "half"))
 
 
@@ -62,7 +60,7 @@ def test_a_file_that_is_not_an_onnx_model_is_refused(home, tmp_path, content):
     result = run_cli("models", "import", str(fake), "--as", "mine", "--family", "isnet")
     assert result.returncode == 1 and "is not an ONNX model" in result.stderr, result.stderr
     assert not (home / "models" / "mine.onnx").exists()
-    assert "mine" not in run_cli("models", "list").stdout
+    assert not (home / "models" / "custom.json").exists(), "not registered"
 
 
 def test_a_failed_import_leaves_the_previous_model_in_place(tiny_home, tiny_model, tmp_path):
@@ -79,8 +77,7 @@ def test_a_failed_import_leaves_the_previous_model_in_place(tiny_home, tiny_mode
 def test_reimporting_a_custom_model_needs_no_family_and_replaces_its_fp32(home, tmp_path):
     from .model_fixtures import build_half_model
 
-    add_half_model(home)
-    assert is_disc(mask_of(tmp_path, "half"))
+    add_half_model(home, convert=True)
     bigger = build_half_model(tmp_path / "bigger.onnx", padding=10)
     result = run_cli("models", "import", str(bigger), "--as", "half")
     assert result.returncode == 0, result.stderr

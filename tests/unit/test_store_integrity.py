@@ -34,8 +34,7 @@ def test_a_damaged_fp32_is_rebuilt_from_the_original_before_it_is_used(home, tmp
 
 
 def test_models_verify_checks_the_fp32_and_rebuilds_it(home, tmp_path):
-    add_half_model(home)
-    assert is_disc(mask_of(tmp_path, "half"))
+    add_half_model(home, convert=True)
     flip_float(home / "models" / "half.fp32.onnx", 8.0)
     result = run_cli("models", "verify", "half")
     assert "half.fp32.onnx" in result.stdout and "rebuilt" in result.stdout, result.stdout
@@ -46,8 +45,7 @@ def test_models_verify_checks_the_fp32_and_rebuilds_it(home, tmp_path):
 
 def test_a_damaged_original_does_not_take_the_intact_fp32_with_it(home, tmp_path):
     """A custom model cannot be fetched again: its user keeps a working model."""
-    add_half_model(home)
-    assert is_disc(mask_of(tmp_path, "half"))
+    add_half_model(home, convert=True)
     original, fp32 = home / "models" / "half.onnx", home / "models" / "half.fp32.onnx"
     before = fp32.read_bytes()
     original.write_bytes(original.read_bytes()[:-1] + b"!")  # damaged, and its mtime moved
@@ -55,7 +53,6 @@ def test_a_damaged_original_does_not_take_the_intact_fp32_with_it(home, tmp_path
     result = run_cli("models", "verify", "half")
     assert result.returncode == 1 and "half.onnx" in result.stdout and "corrupt" in result.stdout
     assert fp32.read_bytes() == before
-    assert is_disc(mask_of(tmp_path, "half"))
 
 
 def openvino_env(**extra: str) -> dict[str, str]:
@@ -75,7 +72,6 @@ def test_a_damaged_openvino_blob_is_compiled_again(home, tmp_path):
     result = run_cli("models", "verify", "half")
     assert blob.name in result.stdout and "damaged" in result.stdout, result.stdout
     assert blobs(home) == [] and result.returncode == 0
-    assert is_disc(mask_of(tmp_path, "half", env))
 
 
 def test_only_blobs_recorded_for_the_current_fp32_are_left_for_openvino(home, tmp_path):

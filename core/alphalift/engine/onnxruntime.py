@@ -72,19 +72,23 @@ class OnnxRuntimeBackend:
 
     @classmethod
     def create(cls, model_path_for: Callable[[str], Path], threads: int | None) -> "OnnxRuntimeBackend":
-        """Try each available accelerator, then fall back to the CPU with a warning."""
+        """Try each available accelerator on the file the store hands over for it (the original,
+        not the CPU conversion), then fall back to the CPU with a warning. The store's own errors
+        (model missing, damaged and not fetchable, disk full) reach the user as they are."""
         for provider in gpu_providers_available():
+            path = model_path_for("gpu")
             try:
                 preload_provider_libraries(provider)
-                session = _session(model_path_for("gpu"), [provider, "CPUExecutionProvider"], threads)
+                session = _session(path, [provider, "CPUExecutionProvider"], threads)
                 if session.get_providers()[0] == provider:
                     return cls(session, "gpu")
                 log.warning("%s is installed but did not start (are its CUDA/cuDNN libraries "
                             "installed?); falling back", provider)
             except Exception as exc:  # a provider's DLLs/drivers can fail in many ways
                 log.warning("%s failed to start (%s); falling back", provider, exc)
+        path = model_path_for("cpu")
         try:
-            return cls(_session(model_path_for("cpu"), ["CPUExecutionProvider"], threads), "cpu")
+            return cls(_session(path, ["CPUExecutionProvider"], threads), "cpu")
         except Exception as exc:
             raise EngineError(f"ONNX Runtime could not load the model: {exc}",
                               "Run `alphalift models verify`; re-download the model if needed.") from exc

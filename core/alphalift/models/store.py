@@ -53,6 +53,10 @@ def alphalift_home() -> Path:
     return Path(platformdirs.user_data_dir("alphalift", appauthor=False))
 
 
+def _size_text(size: int) -> str:
+    return f"{size / 1e6:.0f} MB" if size >= 1e6 else f"{size / 1e3:.0f} kB"
+
+
 def _say_on_stderr(text: str) -> None:
     print(f"alphalift: {text}", file=sys.stderr, flush=True)
 
@@ -235,7 +239,7 @@ class ModelStore:
 
     def _download(self, spec: ModelSpec) -> None:
         failures: list[str] = []
-        size = f" ({spec.size / 1e6:.0f} MB)" if spec.size else ""
+        size = f" ({_size_text(spec.size)})" if spec.size else ""
         for source in spec.sources:
             self.say(f"fetching {spec.name}{size} from {source.describe()}")
             try:
