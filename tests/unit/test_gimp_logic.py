@@ -29,8 +29,13 @@ def test_matte_is_written_as_float_in_the_drawables_own_gamma(encoding, expected
     assert matte.float_encoding_for(encoding) == expected
 
 
-def test_interleave_rgba_makes_opaque_pixels():
-    assert matte.interleave_rgba(bytes([1, 2, 3, 4, 5, 6])) == bytes([1, 2, 3, 255, 4, 5, 6, 255])
+def test_the_progress_caption_names_the_model_and_licence_the_worker_reports():
+    models = [{"name": "isnet-medium", "licence": "AGPL-3.0", "default": True},
+              {"name": "u2net", "licence": "Apache-2.0", "default": False}]
+    assert matte.model_caption(models) == "isnet-medium (AGPL-3.0)"
+    assert matte.model_caption(models, "u2net") == "u2net (Apache-2.0)"
+    assert matte.model_caption(models, "mine") == "mine"
+    assert matte.model_caption([]) == "the default model"
 
 
 def test_visible_part_clips_a_layer_hanging_off_the_canvas():

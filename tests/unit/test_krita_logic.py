@@ -61,10 +61,6 @@ def test_cmyk_and_lab_are_refused_with_what_to_do(model, words):
         formats.worker_format(model, "U8", "")
 
 
-def test_bgra_from_rgb():
-    assert formats.bgra_from_rgb(bytes([1, 2, 3, 4, 5, 6])) == bytes([3, 2, 1, 255, 6, 5, 4, 255])
-
-
 def test_remove_background_adds_one_mask_over_the_layer_bounds():
     layer = photo_layer(bounds=(-2, 5, 4, 3))
     document = krita.Document(10, 10, [layer])
@@ -105,7 +101,7 @@ def test_cutout_adds_one_masked_8bit_layer_above():
     document = krita.Document(4, 3, [background, layer])
     request = actions.prepare(document, actions.CUTOUT)
     assert request.pixel_format == "BGRA16" and request.linear
-    actions.apply(request, bytes([200] * 12), bytes([10, 20, 30] * 12), krita.Selection, lambda n: None)
+    actions.apply(request, bytes([200] * 12), bytes([30, 20, 10, 255] * 12), krita.Selection, lambda n: None)
     names = [n.name() for n in document.rootNode().childNodes()]
     assert names == ["Paper", "Photo", "Photo (AlphaLift)"]
     cutout = document.rootNode().childNodes()[2]

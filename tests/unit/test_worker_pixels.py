@@ -3,7 +3,6 @@ with (the same bytes the hosts' own conversions made), rows bottom-up on request
 names the defaults so hosts stop restating them."""
 from __future__ import annotations
 
-import importlib.util
 import sys
 from pathlib import Path
 
@@ -19,15 +18,16 @@ sys.path.insert(0, str(ROOT / "plugins" / "client"))
 from alphalift_client import AlphaLiftClient, AlphaLiftClientError  # noqa: E402
 
 
-def plugin_file(path: Path, name: str):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def gimp_rgba(rgb: bytes) -> bytes:
+    """What GIMP's plug-in drew with before the worker did it: R,G,B,255."""
+    colours = np.frombuffer(rgb, np.uint8).reshape(-1, 3)
+    return np.hstack([colours, np.full((len(colours), 1), 255, np.uint8)]).tobytes()
 
 
-gimp = plugin_file(ROOT / "plugins" / "gimp" / "alphalift-gimp" / "matte_logic.py", "gimp_matte_logic")
-krita = plugin_file(ROOT / "plugins" / "krita" / "alphalift_krita" / "layer_formats.py", "krita_layer_formats")
+def krita_bgra(rgb: bytes) -> bytes:
+    """What Krita's plug-in drew with before the worker did it: B,G,R,255 (its U8 pixel order)."""
+    colours = np.frombuffer(rgb, np.uint8).reshape(-1, 3)[:, ::-1]
+    return np.hstack([colours, np.full((len(colours), 1), 255, np.uint8)]).tobytes()
 
 
 def blender_cutout(foreground_rgb8: bytes, alpha_f32: bytes, width: int, height: int) -> bytes:
@@ -56,9 +56,9 @@ def test_rgba8_is_gimps_interleave_and_bgra8_is_kritas_order(client, photo):
     plain = client.remove(pixels, 48, 32, "RGBA8", model="tiny")
     assert plain.foreground_format == "RGB8"
     rgba = client.remove(pixels, 48, 32, "RGBA8", model="tiny", foreground_format="RGBA8")
-    assert rgba.foreground_format == "RGBA8" and rgba.foreground == gimp.interleave_rgba(plain.foreground)
+    assert rgba.foreground_format == "RGBA8" and rgba.foreground == gimp_rgba(plain.foreground)
     bgra = client.remove(pixels, 48, 32, "RGBA8", model="tiny", foreground_format="BGRA8")
-    assert bgra.foreground == krita.bgra_from_rgb(plain.foreground)
+    assert bgra.foreground == krita_bgra(plain.foreground)
     assert bgra.alpha == plain.alpha
 
 
@@ -112,8 +112,8 @@ def test_each_layout_matches_the_hosts_own_conversion(fmt, alpha_mode):
     alpha8 = np.round(mask * 255).astype(np.uint8)
     expected = {
         ("RGB8", "opaque"): rgb,
-        ("RGBA8", "opaque"): gimp.interleave_rgba(rgb),
-        ("BGRA8", "opaque"): krita.bgra_from_rgb(rgb),
+        ("RGBA8", "opaque"): gimp_rgba(rgb),
+        ("BGRA8", "opaque"): krita_bgra(rgb),
         ("RGBA8", "matte"): np.dstack([colours, alpha8]).tobytes(),
         ("BGRA8", "matte"): np.dstack([colours[..., ::-1], alpha8]).tobytes(),
         ("RGBAF", "opaque"): blender_cutout(rgb, np.ones((5, 6), "<f4").tobytes(), 6, 5),

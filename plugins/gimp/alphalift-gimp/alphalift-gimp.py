@@ -19,7 +19,7 @@ from gi.repository import Gegl, Gimp, GimpUi, GLib, GObject  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from alphalift_client import AlphaLiftClient, AlphaLiftClientError  # noqa: E402
-from matte_logic import float_encoding_for, interleave_rgba, visible_part  # noqa: E402
+from matte_logic import float_encoding_for, model_caption, visible_part  # noqa: E402
 
 REMOVE = "plug-in-alphalift-remove-background"
 SELECT = "plug-in-alphalift-select-subject"
@@ -52,12 +52,14 @@ def write_pixels(drawable, data: bytes, encoding: str) -> None:
 
 def compute_matte(layer, config, alpha_format: str, foreground: bool):
     """Ask the worker for the layer's matte; shows progress; changes nothing in the image."""
-    Gimp.progress_init("AlphaLift: finding the subject")
     model = config.get_property("model") or None
     with AlphaLiftClient() as client:
+        # The worker names the model and its licence; the plug-in restates neither.
+        Gimp.progress_init("AlphaLift: finding the subject with " + model_caption(client.models, model))
         result = client.remove(read_pixels(layer), layer.get_width(), layer.get_height(), "RGBA8",
                                model=model, refine=config.get_property("refine"),
                                foreground=foreground, alpha_format=alpha_format,
+                               foreground_format="RGBA8",
                                on_progress=lambda fraction, stage: Gimp.progress_update(fraction))
     Gimp.progress_end()
     return result
@@ -106,7 +108,7 @@ def remove_background(image, layer, config, run_mode) -> None:
                                     Gimp.LayerMode.NORMAL)
             image.insert_layer(target, layer.get_parent(), image.get_item_position(layer))
             target.set_offsets(*layer.get_offsets()[1:])
-            write_pixels(target, interleave_rgba(result.foreground), "R'G'B'A u8")
+            write_pixels(target, result.foreground, "R'G'B'A u8")
         else:
             target = layer
             if layer.get_mask() is not None:
@@ -165,14 +167,15 @@ class AlphaLiftPlugIn(Gimp.PlugIn):
                 "Mask out the background of the active layer",
                 "Adds a layer mask from AlphaLift's matte; the layer's pixels are untouched. "
                 "Inside a selection only. Decontaminate puts the subject's clean colours in a new "
-                "layer instead. Default model: ISNet by IMG.LY, licence AGPL-3.0.", name)
+                "layer instead. The model in use and its licence show in the progress bar; "
+                "`alphalift models list` lists them all.", name)
         else:
             procedure.set_menu_label("Select Subject")
             procedure.add_menu_path("<Image>/Filters/AlphaLift")
             procedure.set_documentation("Select the subject of the active layer",
                                         "Replaces the selection with AlphaLift's (soft) matte.", name)
-        procedure.add_string_argument("model", "Model", "Model name (empty: the default, ISNet "
-                                      "by IMG.LY, AGPL-3.0; see `alphalift models list`)", "", flags)
+        procedure.add_string_argument("model", "Model", "Model name (empty: the default; "
+                                      "`alphalift models list` gives each one's licence)", "", flags)
         procedure.add_boolean_argument("refine", "Refine edges",
                                        "Alpha matting at the edges (hair, fur)", True, flags)
         if name == REMOVE:

@@ -12,12 +12,13 @@ def float_encoding_for(drawable_encoding: str) -> str:
     return "Y' float" if model.startswith("Y'") else "Y float"
 
 
-def interleave_rgba(rgb: bytes) -> bytes:
-    """RGB8 bytes -> RGBA8 bytes, opaque (the mask carries the transparency)."""
-    rgba = bytearray(len(rgb) // 3 * 4)
-    rgba[0::4], rgba[1::4], rgba[2::4] = rgb[0::3], rgb[1::3], rgb[2::3]
-    rgba[3::4] = b"\xff" * (len(rgba) // 4)
-    return bytes(rgba)
+def model_caption(models: list, requested: "str | None" = None) -> str:
+    """"name (licence)" of the model a run uses, from the worker's catalogue (hello's models)."""
+    chosen = next((m for m in models if (m.get("name") == requested if requested else m.get("default"))),
+                  None)
+    if chosen is None:
+        return requested or "the default model"
+    return f"{chosen['name']} ({chosen.get('licence', 'licence unknown')})"
 
 
 def visible_part(data: bytes, bytes_per_pixel: int, width: int, height: int, offset_x: int,

@@ -39,11 +39,3 @@ def check_layer_kind(node_type: str, name: str) -> None:
         raise Refusal(f"AlphaLift works on paint layers; \u201c{name}\u201d is a {kind}. Pick a paint "
                       "layer, or convert this one with Layer > Convert > to Paint Layer.")
 
-
-def bgra_from_rgb(rgb: bytes, alpha: int = 255) -> bytes:
-    """RGB8 bytes -> Krita's RGBA U8 pixel order (B,G,R,A), with slicing (no numpy in Krita)."""
-    count = len(rgb) // 3
-    out = bytearray(count * 4)
-    out[0::4], out[1::4], out[2::4] = rgb[2::3], rgb[1::3], rgb[0::3]
-    out[3::4] = bytes([alpha]) * count
-    return bytes(out)

@@ -7,7 +7,7 @@ between `prepare` (GUI thread, reads pixels) and `apply` (GUI thread, writes the
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
-from .layer_formats import Refusal, bgra_from_rgb, check_layer_kind, worker_format
+from .layer_formats import Refusal, check_layer_kind, worker_format
 
 REMOVE, SELECT, CUTOUT = "remove", "select", "cutout"
 MASK_NAME = "AlphaLift"
@@ -89,7 +89,7 @@ def apply(request: MatteRequest, alpha: bytes, foreground: Optional[bytes],
         layer = document.createNode(f"{node.name()} ({MASK_NAME})", "paintlayer")
         if (layer.colorModel(), layer.colorDepth()) != SRGB_U8[:2]:
             layer.setColorSpace(*SRGB_U8)  # the worker's clean colours are 8-bit sRGB
-        layer.setPixelData(bgra_from_rgb(foreground or b""), request.x, request.y,
+        layer.setPixelData(foreground or b"", request.x, request.y,  # BGRA8 from the worker
                            request.width, request.height)
         if hasattr(document, "createTransparencyMask"):  # masked before it joins: one undo step
             layer.addChildNode(transparency_mask(document, selection, trigger_action, layer), None)

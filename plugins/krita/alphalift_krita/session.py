@@ -76,6 +76,7 @@ class Session(QObject):
                 request.pixels, request.width, request.height, request.pixel_format,
                 model=self.options.model or None, refine=self.options.refine,
                 foreground=request.action == CUTOUT, linear=request.linear, limit=request.limit,
+                foreground_format="BGRA8",  # Krita's U8 pixel order, made by the worker
                 on_progress=lambda fraction, stage: self.progress.emit(fraction, stage))
             self._finished.emit(request, result, None)
         except AlphaLiftClientError as exc:
