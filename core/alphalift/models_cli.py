@@ -44,7 +44,8 @@ def run_models(args: argparse.Namespace) -> int:
         return EXIT_OK
     if args.action == "verify":
         specs = [catalog.get(n) for n in args.names] if args.names else list(catalog)
-        store.sweep()
+        for line in store.sweep():
+            print(line)
         bad = 0
         for spec in specs:
             result = store.verify(spec)

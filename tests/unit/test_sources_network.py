@@ -126,14 +126,19 @@ def test_a_download_killed_half_way_leaves_no_part_file(home, server):
     assert parts(models) == []
 
 
-def test_verify_sweeps_temporaries_left_long_ago(tiny_home):
+def test_verify_sweeps_what_killed_writers_left(tiny_home):
     models = tiny_home / "models"
     old, fresh = models / ".gone.onnx.abc.part", models / ".busy.onnx.def.part"
     for path in (old, fresh):
         path.write_bytes(b"half a model")
     os.utime(old, (time.time() - 7200, time.time() - 7200))
-    assert run_cli("models", "verify").returncode == 0
+    unrecorded = models / "compiled" / "999.blob"  # a compile killed before it was recorded
+    unrecorded.parent.mkdir()
+    unrecorded.write_bytes(b"half a compilation")
+    result = run_cli("models", "verify")
+    assert result.returncode == 0, result.stdout
     assert not old.exists() and fresh.exists(), "a fresh one may be a live download's"
+    assert not unrecorded.exists() and "compiled/999.blob" in result.stdout
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="needs RLIMIT_FSIZE")

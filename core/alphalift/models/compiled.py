@@ -58,8 +58,9 @@ class CompiledCache:
                       if p.is_file() and p.name not in OWN_FILES and not p.name.endswith(".part"))
 
     # -- checks ------------------------------------------------------------------------------
-    def _sweep(self, manifest: dict[str, dict], models: set[str] | None) -> list[Problem]:
-        """Delete unrecorded blobs, and damaged or outdated ones of ``models`` (None: every model)."""
+    def _sweep(self, manifest: dict[str, dict], models: set[str], unrecorded: bool) -> list[Problem]:
+        """Delete the damaged or outdated blobs of ``models`` and, if ``unrecorded``, the blobs
+        nobody recorded (their model is unknown, so any compile might pick them up)."""
         problems = []
         present = {blob.name: blob for blob in self._blobs()}
         for name in [n for n in manifest if n not in present]:
@@ -67,16 +68,13 @@ class CompiledCache:
         for name, blob in present.items():
             record = manifest.get(name)
             if record is None:
-                problems.append(Problem(name, "not recorded when it was compiled"))
-            elif models is not None and record.get("model") not in models:
-                continue
+                reason = "not recorded when it was compiled" if unrecorded else ""
             else:
-                reason = self._check(blob, record)
-                if not reason:
-                    continue
+                reason = self._check(blob, record) if record.get("model") in models else ""
+            if reason:
                 problems.append(Problem(name, reason))
-            remove_file(blob)
-            manifest.pop(name, None)
+                remove_file(blob)
+                manifest.pop(name, None)
         return problems
 
     @staticmethod
@@ -91,15 +89,22 @@ class CompiledCache:
             return "damaged (its digest differs from the one recorded when it was compiled)"
         return ""
 
-    def check(self, models: list[Path] | None = None) -> list[Problem]:
-        """Delete every unusable blob (of ``models``' files only, if given); say which went."""
+    def _locked_sweep(self, models: set[str], unrecorded: bool) -> list[Problem]:
         if not self.folder.is_dir():
             return []
         with file_lock(self.folder / LOCK):
             manifest = self._read()
-            problems = self._sweep(manifest, None if models is None else {str(m) for m in models})
+            problems = self._sweep(manifest, models, unrecorded)
             self._write(manifest)
         return problems
+
+    def check(self, models: list[Path]) -> list[Problem]:
+        """Digest the blobs compiled from ``models``; delete and name those unfit to load."""
+        return self._locked_sweep({str(m) for m in models}, unrecorded=False)
+
+    def drop_unrecorded(self) -> list[Problem]:
+        """Delete the blobs no compile recorded (a killed compile's, an older AlphaLift's)."""
+        return self._locked_sweep(set(), unrecorded=True)
 
     def forget(self, model: Path) -> None:
         """Delete the blobs compiled from ``model`` (it is being replaced)."""
@@ -119,7 +124,7 @@ class CompiledCache:
         self.folder.mkdir(parents=True, exist_ok=True)
         with file_lock(self.folder / LOCK):
             manifest = self._read()
-            self._sweep(manifest, {str(model)})
+            self._sweep(manifest, {str(model)}, unrecorded=True)
             before = {blob.name: _identity(blob) for blob in self._blobs()}
             try:
                 yield

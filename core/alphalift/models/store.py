@@ -113,22 +113,28 @@ class ModelStore:
         except (OSError, ValueError):
             return None
 
-    def _unchanged(self, path: Path, **fields: str) -> bool:
-        """Cheap: recorded with these fields, and size and mtime are as recorded."""
+    def _matching_record(self, path: Path, **fields: str) -> dict | None:
+        """The record of ``path`` if it holds these fields and the size and mtime it found."""
         record = self._read_stamp(path)
         if record is None or any(record.get(k) != v for k, v in fields.items()):
-            return False
+            return None
         try:
             stat = path.stat()
         except OSError:
-            return False
-        return record.get("size") == stat.st_size and record.get("mtime_ns") == stat.st_mtime_ns
+            return None
+        if record.get("size") != stat.st_size or record.get("mtime_ns") != stat.st_mtime_ns:
+            return None
+        return record
+
+    def _unchanged(self, path: Path, **fields: str) -> bool:
+        """Cheap (a stat): recorded with these fields, size and mtime as recorded."""
+        return self._matching_record(path, **fields) is not None
 
     def _intact(self, path: Path, **fields: str) -> bool:
         """What an engine loads: unchanged, and every byte digests as recorded."""
-        if not self._unchanged(path, **fields):
+        record = self._matching_record(path, **fields)
+        if record is None:
             return False
-        record = self._read_stamp(path) or {}
         if "digest" not in record:  # recorded by an AlphaLift that kept only the sha256
             if record.get("sha256") != file_digest(path):
                 return False
@@ -183,11 +189,12 @@ class ModelStore:
                 if not self._intact(converted, source_sha256=spec.sha256):
                     if original_ok:
                         self._convert(spec, original)
-                        result.notes.append(f"{converted.name}: damaged (rebuilt from the verified original)")
+                        result.notes.append(f"{converted.name}: damaged or out of date (rebuilt from "
+                                            "the verified original)")
                         result.status = "repaired"
                     else:
                         self._forget(converted)
-                        result.notes.append(f"{converted.name}: damaged (removed)")
+                        result.notes.append(f"{converted.name}: damaged or out of date (removed)")
                         result.status = "corrupt"
                 elif not original.exists():
                     result.notes.append(f"{converted.name}: intact, still used on CPUs")
@@ -196,13 +203,17 @@ class ModelStore:
         for problem in CompiledCache(self.compiled_cache).check([original, converted]):
             result.notes.append(f"compiled/{problem.blob}: {problem.reason} (removed; compiled again "
                                 "on next use)")
-            if result.status in ("ok", "missing"):
+            if result.status == "ok":
                 result.status = "repaired"
         return result
 
-    def sweep(self) -> list[Path]:
-        """Remove temporaries left in the models folder by writers killed over an hour ago."""
-        return remove_stale_parts(self.root, older_than=STALE_PART_SECONDS)
+    def sweep(self) -> list[str]:
+        """Remove what killed writers left: temporaries over an hour old, compilations nobody
+        recorded. Says what went, one line each."""
+        gone = [f"{part.name}: removed (left by a writer killed half-way)"
+                for part in remove_stale_parts(self.root, older_than=STALE_PART_SECONDS)]
+        return gone + [f"compiled/{problem.blob}: {problem.reason} (removed)"
+                       for problem in CompiledCache(self.compiled_cache).drop_unrecorded()]
 
     def _how_to_refetch(self, spec: ModelSpec) -> str:
         if spec.sources:
