@@ -1,0 +1,135 @@
+"""`--engine ray`: Ray Data's streaming execution over an actor pool.
+
+Each actor holds one Remover, so the model is loaded once per actor; the model store fetches
+it once per node (under its file lock) and hash-checks it before each load. Rows stream back
+to this process, which alone writes the manifest; outputs are written by the actors straight to
+DEST (a folder every node mounts, or object storage). An actor that dies is restarted by Ray and
+its unfinished images are done again; outputs are written atomically and the manifest keeps the
+first row of each input, so every output ends up written once and whole.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+from collections.abc import Iterator
+from dataclasses import asdict
+
+from ..errors import AlphaLiftError
+from .engine import EngineOptions, RecordFn
+from .manifest import Row
+from .work import Cutter, Job, Settings
+
+ENV_PASSED = ("ALPHALIFT_HOME", "ALPHALIFT_BACKEND", "ALPHALIFT_THREADS", "ALPHALIFT_MAX_PIXELS")
+MAX_BLOCKS = 2000  # blocks of the input list: small enough to stream, few enough to plan fast
+
+
+class RayMissingError(AlphaLiftError):
+    code = "ray-missing"
+
+
+def import_ray():
+    try:
+        import ray
+        import ray.data  # noqa: F401
+    except ImportError:
+        raise RayMissingError("--engine ray needs Ray, which is not installed.",
+                              "Install it into AlphaLift's environment with: pip install "
+                              "'alphalift[ray]', or use --engine local.") from None
+    return ray
+
+
+class CutoutActor:
+    """A Ray Data callable class: one per actor, the model loaded in its constructor."""
+
+    def __init__(self, settings: dict) -> None:
+        background = settings.get("background")
+        settings = {**settings, "background": tuple(background) if background else None}
+        self.cutter = Cutter(Settings(**settings))
+        self.cutter.load_model()
+
+    def __call__(self, batch: dict) -> Iterator[dict]:
+        for source, target in zip(batch["input"], batch["output"]):
+            row = self.cutter.cut(Job(str(source), str(target)))
+            yield {"row": [json.dumps(asdict(row))]}  # streamed: the driver sees it at once
+
+
+def connect(ray, address: str | None, threads_env: int | None) -> None:
+    env = {name: os.environ[name] for name in ENV_PASSED if name in os.environ}
+    if threads_env is not None:
+        env.setdefault("ALPHALIFT_THREADS", str(threads_env))
+    kwargs = {"runtime_env": {"env_vars": env}, "logging_level": logging.WARNING,
+              "log_to_driver": False, "ignore_reinit_error": True}
+    if address:
+        kwargs["address"] = address
+    else:
+        kwargs["include_dashboard"] = False
+    try:
+        ray.init(**kwargs)
+    except (ConnectionError, RuntimeError, ValueError) as exc:
+        where = address or "a local cluster"
+        raise AlphaLiftError(f"could not start or reach Ray at {where} ({' '.join(str(exc).split())}).",
+                             "Check --ray-address (ray status on the head node shows it).") from None
+
+
+def pool_shape(resources: dict, nodes: int, options: EngineOptions) -> tuple[int, float]:
+    """Actors and CPUs per actor: by default one actor a node (the model uses all its cores)
+    or one a GPU share; CPUs split evenly between the actors."""
+    cpus = float(resources.get("CPU", 1))
+    if options.workers:
+        workers = options.workers
+    elif options.gpus_per_worker:
+        workers = max(1, int(resources.get("GPU", 0) // options.gpus_per_worker))
+    else:
+        workers = max(1, nodes)
+    return workers, max(1.0, math.floor(cpus / workers)) if not options.gpus_per_worker else 1.0
+
+
+class RayEngine:
+    def run(self, jobs: list[Job], settings: Settings, options: EngineOptions,
+            record: RecordFn) -> None:
+        ray = import_ray()
+        ray_connected_here = not ray.is_initialized()
+        connect(ray, options.ray_address, None)
+        try:
+            self._run(ray, jobs, settings, options, record)
+        finally:
+            if ray_connected_here:
+                ray.shutdown()
+
+    def _run(self, ray, jobs: list[Job], settings: Settings, options: EngineOptions,
+             record: RecordFn) -> None:
+        from ray.data import ActorPoolStrategy, DataContext
+
+        context = DataContext.get_current()
+        context.enable_progress_bars = False  # ours counts images, not blocks
+        context.print_on_execution_start = False
+        context.enable_auto_log_stats = False
+        nodes = sum(1 for node in ray.nodes() if node.get("Alive"))
+        workers, cpus = pool_shape(ray.cluster_resources(), nodes, options)
+        threads = settings.threads or (int(cpus) if not options.gpus_per_worker else None)
+        plain = {**asdict(settings), "threads": threads}
+        items = [{"input": job.input, "output": job.output} for job in jobs]
+        dataset = ray.data.from_items(items, override_num_blocks=min(len(items), MAX_BLOCKS))
+        results = dataset.map_batches(
+            CutoutActor, fn_constructor_kwargs={"settings": plain}, batch_size=1,
+            compute=ActorPoolStrategy(size=workers), num_cpus=cpus,
+            num_gpus=options.gpus_per_worker or None, batch_format="numpy")
+        try:
+            for batch in results.iter_batches(batch_size=None, batch_format="numpy",
+                                              prefetch_batches=0):
+                for text in batch["row"]:
+                    record(Row(**json.loads(str(text))))
+        except ray.exceptions.RayError as exc:
+            raise AlphaLiftError(f"the Ray job failed: {_first_line(exc)}",
+                                 "Run with --debug for Ray's traceback; images already done are "
+                                 "in the manifest and will be skipped next time.") from exc
+
+
+def _first_line(exc: BaseException) -> str:
+    cause: BaseException = exc
+    while cause.__cause__ is not None:
+        cause = cause.__cause__
+    lines = [line.strip() for line in str(cause).splitlines() if line.strip()]
+    return lines[-1] if lines else type(cause).__name__
