@@ -62,6 +62,10 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--family", choices=("u2net", "isnet", "birefnet"),
                      help="architecture of a custom (non-catalogue) model")
 
+    from .batch.command import add_batch_parser
+
+    add_batch_parser(commands)
+
     serve = commands.add_parser("serve", help="run the worker that host plug-ins talk to")
     serve.add_argument("--stdio", action="store_true", required=True,
                        help="JSON lines on stdin/stdout (the only transport)")
@@ -100,6 +104,10 @@ def main(argv: list[str] | None = None) -> int:
             from .models_cli import run_models
 
             return run_models(args)
+        if args.command == "batch":
+            from .batch.command import run_batch
+
+            return run_batch(args)
         if args.command == "serve":
             from .worker.server import serve_stdio
 
