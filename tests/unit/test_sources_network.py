@@ -163,3 +163,24 @@ def test_a_full_disk_while_converting_is_one_line_naming_the_folder(home, tmp_pa
     assert "ALPHALIFT_HOME" in result.stderr
     assert parts(home / "models") == [] and not (home / "models" / "half.fp32.onnx").exists()
     assert not (tmp_path / "cut.png").exists()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs RLIMIT_FSIZE")
+def test_a_full_disk_while_downloading_is_not_blamed_on_the_sources(home, server):
+    import resource
+
+    routes, base = server
+    routes.files["/m.onnx"] = PAYLOAD
+    add_custom_entry(home, "m", [{"kind": "http", "url": f"{base}/m.onnx"},
+                                 {"kind": "http", "url": f"{base}/mirror.onnx"}])
+
+    def small_disk() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (100_000, 100_000))
+
+    result = subprocess.run([sys.executable, "-m", "alphalift", "models", "download", "m"],
+                            capture_output=True, text=True, preexec_fn=small_disk, timeout=300)
+    assert result.returncode == 1
+    [error] = [line for line in result.stderr.splitlines() if "error" in line]
+    assert f"Could not write m.onnx in {home / 'models'}" in error
+    assert "/mirror.onnx" not in routes.hits, "a full disk is no reason to try another source"
+    assert parts(home / "models") == []

@@ -234,7 +234,9 @@ class ModelStore:
         self._clear_leftovers(spec)
         if path.exists() and (recheck or not self.is_cached(spec)):
             # Another process may have finished while we waited for the lock; or it is damaged.
-            if self._check_file(spec, path):
+            problem = self._check_file(spec, path)
+            if problem:
+                self.say(f"{path.name} is damaged ({problem}); removed")
                 self._forget(path)
             else:
                 self._record(path, sha256=spec.sha256)
@@ -311,6 +313,8 @@ class ModelStore:
         with self._lock(spec):
             if self._intact(converted, source_sha256=spec.sha256):  # another process converted it
                 return converted
+            if converted.exists():
+                self.say(f"{converted.name} is damaged or out of date; rebuilding it")
             original = self._ensure_locked(spec, download, recheck=True)
             self._convert(spec, original)
         return converted
