@@ -9,6 +9,7 @@ import stat
 import sys
 import tempfile
 import time
+import zlib
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -56,26 +57,29 @@ def file_digest(path: Path, algorithm: str = "sha256") -> str:
 
 
 def block_digest(path: Path, workers: int | None = None) -> str:
-    """A whole-file digest to check a model before each load, fast enough to keep start-up quick.
+    """A whole-file checksum taken before each model load, cheap enough for every start-up.
 
-    It is the sha256 of the sha256 of each DIGEST_BLOCK-byte block, so the blocks can be hashed on
-    several threads at once (hashlib releases the GIL): a plain sha256 of a 176 MB model is one
-    core's work. Any changed byte changes it, as with a plain sha256.
+    The CRC-32 of each DIGEST_BLOCK-byte block, combined by sha256 and tagged with the scheme: it
+    catches accidental damage (a flipped region, a truncated copy) at half the CPU time of a
+    sha256 (0.06 against 0.12 CPU-seconds for the 176 MB default model), and the blocks are
+    summed on several threads (zlib releases the GIL). Not proof against tampering: whoever can
+    write the model can write the record beside it.
     """
     size = os.path.getsize(path)
 
     def block(offset: int) -> bytes:
         with open(path, "rb") as handle:
             handle.seek(offset)
-            return hashlib.sha256(handle.read(DIGEST_BLOCK)).digest()
+            return zlib.crc32(handle.read(DIGEST_BLOCK)).to_bytes(4, "big")
 
     offsets = range(0, size, DIGEST_BLOCK)
     workers = workers or min(8, os.cpu_count() or 1, max(1, len(offsets)))
     if workers == 1:
-        parts: Iterable[bytes] = map(block, offsets)
-        return hashlib.sha256(b"".join(parts)).hexdigest()
-    with ThreadPoolExecutor(workers) as pool:
-        return hashlib.sha256(b"".join(pool.map(block, offsets))).hexdigest()
+        sums = b"".join(map(block, offsets))
+    else:
+        with ThreadPoolExecutor(workers) as pool:
+            sums = b"".join(pool.map(block, offsets))
+    return f"crc32-8M:{hashlib.sha256(size.to_bytes(8, 'big') + sums).hexdigest()}"
 
 
 def remove_file(path: Path) -> None:

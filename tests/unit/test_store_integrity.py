@@ -125,3 +125,21 @@ def test_the_original_is_checked_where_it_is_loaded_itself(tmp_path):
         assert routes.hits["/m.onnx"] == 2
     finally:
         server.shutdown()
+
+
+def test_the_load_time_digest_sees_every_byte_whatever_the_threads(tmp_path, monkeypatch):
+    from alphalift import fsutil
+
+    monkeypatch.setattr(fsutil, "DIGEST_BLOCK", 1000)
+    path = tmp_path / "model.bin"
+    data = bytearray(os.urandom(3500))  # three whole blocks and a partial one
+    path.write_bytes(data)
+    digest = fsutil.block_digest(path, workers=1)
+    assert fsutil.block_digest(path, workers=3) == digest
+    for where in (0, 999, 1000, 2500, 3499):
+        damaged = bytearray(data)
+        damaged[where] ^= 0x10
+        path.write_bytes(damaged)
+        assert fsutil.block_digest(path) != digest, where
+    path.write_bytes(data + bytes(1000))  # a block of zeros more
+    assert fsutil.block_digest(path) != digest
