@@ -184,3 +184,17 @@ def test_a_full_disk_while_downloading_is_not_blamed_on_the_sources(home, server
     assert f"Could not write m.onnx in {home / 'models'}" in error
     assert "/mirror.onnx" not in routes.hits, "a full disk is no reason to try another source"
     assert parts(home / "models") == []
+
+
+def test_npms_reason_is_its_error_code_and_message_not_where_its_log_is():
+    from alphalift.models.sources import _npm_reason
+
+    stderr = ("npm ERR! code ENOTFOUND\nnpm ERR! syscall getaddrinfo\nnpm ERR! errno ENOTFOUND\n"
+              "npm ERR! network request to http://registry.invalid/x failed, reason: getaddrinfo "
+              "ENOTFOUND registry.invalid\nnpm ERR! network This is a problem related to network "
+              "connectivity.\n\nnpm ERR! A complete log of this run can be found in: /home/u/.npm/x.log\n")
+    assert _npm_reason("", stderr) == ("ENOTFOUND: network request to http://registry.invalid/x "
+                                       "failed, reason: getaddrinfo ENOTFOUND registry.invalid")
+    as_json = '{"error": {"code": "E404", "summary": "Not Found - GET http://r.invalid/x - Not found"}}'
+    assert _npm_reason(as_json, "npm error A complete log ...") == \
+        "E404: Not Found - GET http://r.invalid/x - Not found"
