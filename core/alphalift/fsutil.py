@@ -92,7 +92,8 @@ def remove_file(path: Path) -> None:
         path.unlink(missing_ok=True)
 
 
-def remove_stale_parts(folder: Path, names: Iterable[str] = (), older_than: float | None = None) -> list[Path]:
+def remove_stale_parts(folder: Path, names: Iterable[str] = (),
+                       older_than: float | None = None) -> list[Path]:
     """Remove the temporary files atomic_output leaves when its process is killed half-way.
 
     ``names``: the files whose temporaries go whatever their age (the caller holds the lock under
