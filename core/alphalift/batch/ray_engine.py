@@ -47,6 +47,10 @@ class CutoutActor:
         background = settings.get("background")
         settings = {**settings, "background": tuple(background) if background else None}
         self.cutter = Cutter(Settings(**settings))
+        import ray
+
+        node = ray.get_runtime_context().get_node_id()[:12]
+        self.cutter.worker = f"{self.cutter.worker}:{node}"  # host:pid:node in the manifest
         self.cutter.load_model()
 
     def __call__(self, batch: dict) -> Iterator[dict]:
@@ -55,12 +59,14 @@ class CutoutActor:
             yield {"row": [json.dumps(asdict(row))]}  # streamed: the driver sees it at once
 
 
-def connect(ray, address: str | None, threads_env: int | None) -> None:
+def connect(ray, address: str | None) -> None:
+    """Join the cluster at ``address`` (else RAY_ADDRESS, else start one here), passing the
+    ALPHALIFT_* settings of this shell to every worker of the job."""
     env = {name: os.environ[name] for name in ENV_PASSED if name in os.environ}
-    if threads_env is not None:
-        env.setdefault("ALPHALIFT_THREADS", str(threads_env))
-    kwargs = {"runtime_env": {"env_vars": env}, "logging_level": logging.WARNING,
-              "log_to_driver": False, "ignore_reinit_error": True}
+    verbose = logging.getLogger("alphalift").isEnabledFor(logging.DEBUG)
+    kwargs = {"runtime_env": {"env_vars": env},
+              "logging_level": logging.INFO if verbose else logging.ERROR,
+              "log_to_driver": verbose, "ignore_reinit_error": True}
     if address:
         kwargs["address"] = address
     else:
@@ -70,7 +76,21 @@ def connect(ray, address: str | None, threads_env: int | None) -> None:
     except (ConnectionError, RuntimeError, ValueError) as exc:
         where = address or "a local cluster"
         raise AlphaLiftError(f"could not start or reach Ray at {where} ({' '.join(str(exc).split())}).",
-                             "Check --ray-address (ray status on the head node shows it).") from None
+                             "Check --ray-address (`ray status` on the head node shows it); a "
+                             "cluster with token authentication also needs RAY_AUTH_MODE=token "
+                             "and its token here.") from None
+    if not verbose:  # Ray Data's own progress and timing lines: ours say it per image
+        for handler in logging.getLogger("ray.data").handlers:
+            if handler.get_name() == "console":
+                handler.setLevel(logging.ERROR)
+
+
+def quiet_backend_logs() -> None:
+    """Ray's C++ core prints to this terminal an error-level note that every Ray Data actor
+    pool triggers (restartable actors with constructor arguments); unless --debug, only fatal
+    messages (Ray then notes the level it was given, on one line)."""
+    if not logging.getLogger("alphalift").isEnabledFor(logging.DEBUG):
+        os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "fatal")
 
 
 def pool_shape(resources: dict, nodes: int, options: EngineOptions) -> tuple[int, float]:
@@ -91,7 +111,8 @@ class RayEngine:
             record: RecordFn) -> None:
         ray = import_ray()
         ray_connected_here = not ray.is_initialized()
-        connect(ray, options.ray_address, None)
+        quiet_backend_logs()
+        connect(ray, options.ray_address)
         try:
             self._run(ray, jobs, settings, options, record)
         finally:
