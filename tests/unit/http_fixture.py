@@ -1,6 +1,7 @@
 """A local HTTP server on 127.0.0.1 serving good, truncated, corrupt, slow and trickling files."""
 from __future__ import annotations
 
+import gzip
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -13,6 +14,7 @@ class Routes:
         self.slow: dict[str, tuple[float, bytes]] = {}
         # announced in full, then one byte every `delay` seconds, `count` bytes at most
         self.trickle: dict[str, tuple[float, bytes, int]] = {}
+        self.gzipped: dict[str, bytes] = {}  # sent with Content-Encoding: gzip, as CDNs do
         self.hits: dict[str, int] = {}
 
 
@@ -24,7 +26,9 @@ def serve(routes: Routes) -> tuple[ThreadingHTTPServer, str]:
         def do_GET(self) -> None:  # noqa: N802 - http.server's naming
             path = self.path
             routes.hits[path] = routes.hits.get(path, 0) + 1
-            if path in routes.trickle:
+            if path in routes.gzipped:
+                self._send(gzip.compress(routes.gzipped[path]), ("Content-Encoding", "gzip"))
+            elif path in routes.trickle:
                 self._trickle(*routes.trickle[path])
             elif path in routes.slow:
                 delay, body = routes.slow[path]
@@ -56,9 +60,11 @@ def serve(routes: Routes) -> tuple[ThreadingHTTPServer, str]:
             except (BrokenPipeError, ConnectionResetError):
                 pass
 
-        def _send(self, body: bytes) -> None:
+        def _send(self, body: bytes, *headers: tuple[str, str]) -> None:
             self.send_response(200)
             self.send_header("Content-Length", str(len(body)))
+            for name, value in headers:
+                self.send_header(name, value)
             self.end_headers()
             try:
                 self.wfile.write(body)

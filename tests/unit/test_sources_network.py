@@ -62,6 +62,20 @@ def test_a_trickling_mirror_is_given_up_as_stalled(tmp_path, server, monkeypatch
     assert parts(store.root) == []
 
 
+def test_a_compressed_answer_is_read_decompressed(tmp_path, server):
+    """CDNs gzip JSON such as resources.json: its Content-Length counts the compressed bytes."""
+    routes, base = server
+    pieces = [PAYLOAD[:100_000], PAYLOAD[100_000:]]
+    names = [hashlib.sha256(p).hexdigest() for p in pieces]
+    routes.gzipped["/dist/resources.json"] = json.dumps(
+        {"/models/m": {"chunks": [{"hash": n} for n in names]}}).encode()
+    routes.gzipped[f"/dist/{names[0]}"] = pieces[0]
+    routes.files[f"/dist/{names[1]}"] = pieces[1]
+    source = {"kind": "chunked", "url": f"{base}/dist/resources.json", "key": "/models/m"}
+    store = store_with(tmp_path, spec("m", [source], PAYLOAD))
+    assert store.ensure(store.catalog.get("m")).read_bytes() == PAYLOAD
+
+
 def test_a_bad_http_timeout_names_the_variable(home):
     add_custom_entry(home, "m", [{"kind": "http", "url": dead_url()}])
     result = run_cli("models", "download", "m", env={"ALPHALIFT_HTTP_TIMEOUT": "soon"})

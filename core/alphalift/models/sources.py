@@ -73,8 +73,9 @@ def _http_stream(url: str, progress: Progress) -> Iterator[bytes]:
                                       f"{now - window_start:.0f} s (ALPHALIFT_HTTP_TIMEOUT={stall:g})")
                 progress(len(block))
                 yield block
-            if expected is not None and received != int(expected):
-                raise SourceError(f"connection closed after {received} of {expected} bytes")
+            wire = response.raw.tell()  # Content-Length counts bytes as sent, maybe compressed
+            if expected is not None and wire != int(expected):
+                raise SourceError(f"connection closed after {wire} of {expected} bytes")
     except requests.RequestException as exc:
         raise SourceError(_request_reason(exc)) from None
     except urllib3.exceptions.ReadTimeoutError:  # read1 raises urllib3's own errors
