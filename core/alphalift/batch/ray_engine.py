@@ -103,7 +103,7 @@ def pool_shape(resources: dict, nodes: int, options: EngineOptions) -> tuple[int
         workers = max(1, int(resources.get("GPU", 0) // options.gpus_per_worker))
     else:
         workers = max(1, nodes)
-    return workers, max(1.0, math.floor(cpus / workers)) if not options.gpus_per_worker else 1.0
+    return workers, max(1.0, float(math.floor(cpus / workers)))
 
 
 class RayEngine:
@@ -129,7 +129,10 @@ class RayEngine:
         context.enable_auto_log_stats = False
         nodes = sum(1 for node in ray.nodes() if node.get("Alive"))
         workers, cpus = pool_shape(ray.cluster_resources(), nodes, options)
-        threads = settings.threads or (int(cpus) if not options.gpus_per_worker else None)
+        from ..engine import thread_count
+
+        # --threads / ALPHALIFT_THREADS, else the actor's share of its node's cores
+        threads = thread_count(settings.threads) or (int(cpus) if not options.gpus_per_worker else None)
         plain = {**asdict(settings), "threads": threads}
         items = [{"input": job.input, "output": job.output} for job in jobs]
         dataset = ray.data.from_items(items, override_num_blocks=min(len(items), MAX_BLOCKS))
