@@ -1,0 +1,116 @@
+"""Where each pixel of a frame was in the frame before, and how far that can be trusted.
+
+Dense optical flow (OpenCV's DIS) from the new frame back to the previous one, on grey frames at
+most ``flow_side`` pixels wide (flow is smooth; a 4K frame costs what a 960 px one does). Trust per
+pixel is how well the warped previous frame explains the new one: the residual after warping, with
+the exposure drift between the frames taken out by one gain, measured against the frame's own noise
+level. Where most of the frame is unexplained the previous frame is no evidence at all (a cut, a
+flash, motion too fast for the flow), and the step says so by returning no motion.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .deps import cv2_module
+
+
+@dataclass(frozen=True)
+class MotionSettings:
+    flow_side: int = 960  # long side of the frames the flow is computed on
+    residual_window: int = 5  # the residual is averaged over this many pixels square
+    noise_multiple: float = 3.0  # residuals this many times the frame's typical one lose trust
+    residual_floor: float = 0.02  # ...but never below this (grey levels in [0, 1])
+    cut_residual: float = 0.08  # a typical residual above this means the frames do not match
+    cut_trusted: float = 0.35  # as does trust in less than this share of the frame
+
+
+@dataclass
+class Motion:
+    """The previous frame's pixel for each pixel of this one, and the trust in it (0..1)."""
+
+    map_x: np.ndarray  # float32 HxW: x in the previous frame
+    map_y: np.ndarray
+    trust: np.ndarray  # float32 HxW
+
+    def warp(self, values: np.ndarray) -> np.ndarray:
+        """A map of the previous frame (float32 HxW) moved onto this frame."""
+        cv2 = cv2_module()
+        return cv2.remap(values.astype(np.float32, copy=False), self.map_x, self.map_y,
+                         cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+def grey(rgb: np.ndarray) -> np.ndarray:
+    """Luma of an HxWx3 uint8 frame, uint8 (what the flow reads)."""
+    weights = np.asarray([0.299, 0.587, 0.114], np.float32)
+    return np.clip(rgb.astype(np.float32) @ weights + 0.5, 0, 255).astype(np.uint8)
+
+
+class MotionEstimator:
+    """Keeps the previous frame (small and grey: memory does not grow with the shot)."""
+
+    def __init__(self, settings: MotionSettings = MotionSettings()) -> None:
+        cv2 = cv2_module()
+        self.settings = settings
+        self._flow = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+        self._previous: np.ndarray | None = None
+        self._size: tuple[int, int] | None = None
+        self.last_cut = False  # whether the latest step found the frames unrelated
+
+    def reset(self) -> None:
+        self._previous, self._size = None, None
+
+    def step(self, rgb: np.ndarray) -> Motion | None:
+        """Motion from the previous frame to ``rgb``; None for a first frame or after a cut."""
+        cv2 = cv2_module()
+        height, width = rgb.shape[:2]
+        scale = min(1.0, self.settings.flow_side / max(height, width))
+        small_size = (max(8, round(width * scale)), max(8, round(height * scale)))
+        small = grey(rgb)
+        if small_size != (width, height):
+            small = cv2.resize(small, small_size, interpolation=cv2.INTER_AREA)
+        previous, self._previous = self._previous, small
+        same_shape = self._size == (width, height)
+        self._size = (width, height)
+        self.last_cut = False
+        if previous is None or not same_shape:
+            return None
+        flow = self._flow.calc(small, previous, None)
+        trust_small, cut = self._trust(small, previous, flow)
+        if cut:
+            self.last_cut = True
+            return None
+        return self._full_size(flow, trust_small, (width, height))
+
+    def _trust(self, frame: np.ndarray, previous: np.ndarray, flow: np.ndarray) -> tuple[np.ndarray, bool]:
+        cv2 = cv2_module()
+        height, width = frame.shape
+        grid_x, grid_y = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
+        map_x, map_y = grid_x + flow[..., 0], grid_y + flow[..., 1]
+        warped = cv2.remap(previous.astype(np.float32), map_x, map_y, cv2.INTER_LINEAR,
+                           borderMode=cv2.BORDER_REPLICATE) / 255.0
+        current = frame.astype(np.float32) / 255.0
+        gain = float(current.mean()) / max(float(warped.mean()), 1e-6)  # exposure drift
+        size = self.settings.residual_window
+        residual = cv2.blur(np.abs(current - gain * warped), (size, size))
+        typical = float(np.median(residual))
+        scale = max(self.settings.noise_multiple * typical, self.settings.residual_floor)
+        trust = np.exp(-((residual / scale) ** 2)).astype(np.float32)
+        outside = (map_x < 0) | (map_x > width - 1) | (map_y < 0) | (map_y > height - 1)
+        trust[outside] = 0.0
+        cut = typical > self.settings.cut_residual or float(trust.mean()) < self.settings.cut_trusted
+        return trust, cut
+
+    @staticmethod
+    def _full_size(flow: np.ndarray, trust: np.ndarray, size: tuple[int, int]) -> Motion:
+        cv2 = cv2_module()
+        width, height = size
+        small_h, small_w = trust.shape
+        if (small_w, small_h) != size:
+            flow = cv2.resize(flow, size, interpolation=cv2.INTER_LINEAR)
+            flow[..., 0] *= width / small_w
+            flow[..., 1] *= height / small_h
+            trust = cv2.resize(trust, size, interpolation=cv2.INTER_LINEAR)
+        grid_x, grid_y = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
+        return Motion(grid_x + flow[..., 0], grid_y + flow[..., 1], np.clip(trust, 0.0, 1.0))
