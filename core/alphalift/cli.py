@@ -8,6 +8,7 @@ import argparse
 import logging
 import sys
 import traceback
+from fractions import Fraction
 from pathlib import Path
 
 from . import __version__
@@ -44,6 +45,16 @@ def build_parser() -> argparse.ArgumentParser:
     remove.add_argument("--threads", type=positive_int, metavar="N", help="inference threads")
     remove.add_argument("--backend", choices=("auto", "onnxruntime", "openvino"), default="auto")
     remove.add_argument("--offline", action="store_true", help="never download a model")
+    video = remove.add_argument_group("video (a movie file, or a folder with --sequence)")
+    video.add_argument("--sequence", action="store_true",
+                       help="the folder's images, in natural name order, are frames of one shot: "
+                            "temporally steady mattes")
+    video.add_argument("--video-out", type=Path, metavar="FILE",
+                       help="also write a video with alpha: .mov (ProRes 4444) or .webm (VP9)")
+    video.add_argument("--fps", type=positive_fraction, metavar="RATE",
+                       help="--video-out's frame rate (default: the movie's own; 24 for frames)")
+    video.add_argument("--no-temporal", action="store_true",
+                       help="cut each frame out on its own (no temporal smoothing)")
 
     models = commands.add_parser("models", help="list, download, import, verify, remove models")
     actions = models.add_subparsers(dest="action", required=True)
@@ -80,6 +91,17 @@ def pixel_limit(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{text!r} is not a pixel count (e.g. 100000000 or 100M)") from None
     if value < 1:
         raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def positive_fraction(text: str) -> Fraction:
+    """A frame rate as people write it: 25, 29.97, 30000/1001."""
+    try:
+        value = Fraction(text).limit_denominator(100000)
+    except (ValueError, ZeroDivisionError):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a frame rate (e.g. 25 or 30000/1001)") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be above 0")
     return value
 
 
@@ -166,6 +188,10 @@ def run_remove(args: argparse.Namespace) -> int:
     limit = args.max_pixels or max_pixels()  # a bad ALPHALIFT_* variable: one line, nothing done
     remover = Remover(backend=backend_setting(args.backend), threads=thread_count(args.threads),
                       download=not args.offline)
+    from .video.run import is_video_run, run_video
+
+    if is_video_run(args):  # a folder with --sequence, or movie files: one shot each
+        return run_video(args, remover, limit)
     files = gather_inputs(args)
     background = parse_colour(args.bg) if args.bg else None
     remover.store.catalog.get(args.model)  # unknown model: fail before touching any file

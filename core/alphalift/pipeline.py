@@ -8,6 +8,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 from PIL import Image
@@ -24,6 +25,17 @@ ProgressFn = Callable[[float, str], None]
 
 def _no_progress(fraction: float, stage: str) -> None:
     pass
+
+
+class StageHooks(Protocol):
+    """What a caller may do between the stages of one cut-out (the video sequence mode steadies
+    each frame against the previous one: video/temporal.py). Each returns the values to go on with."""
+
+    def probability(self, rgb: np.ndarray, probability: np.ndarray) -> np.ndarray:
+        """After segmentation: the model's float32 HxW probability at full resolution."""
+
+    def alpha(self, rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+        """After matting, before the foreground colours: the float32 HxW alpha."""
 
 
 class Remover:
@@ -52,7 +64,7 @@ class Remover:
     def remove(self, image: SourceImage | Image.Image | np.ndarray | str | Path,
                model: str | None = None, refine: bool = True, foreground: bool = True,
                progress: ProgressFn = _no_progress,
-               cancel: threading.Event | None = None) -> Cutout:
+               cancel: threading.Event | None = None, hooks: StageHooks | None = None) -> Cutout:
         def checkpoint(fraction: float, stage: str) -> None:
             if cancel is not None and cancel.is_set():
                 raise CancelledError("Cancelled.", "Nothing was changed.")
@@ -64,13 +76,16 @@ class Remover:
         backend = self.backend_for(spec)
         checkpoint(0.1, "segment")
         mask = segment(source.rgb, spec, backend)
+        if hooks is not None:
+            mask = hooks.probability(source.rgb, mask)
         colours = source.colour
         if refine:
             from .matting import refine_matte
 
             checkpoint(0.6, "refine")
+            adjust = None if hooks is None else (lambda alpha: hooks.alpha(source.rgb, alpha))
             mask, colours = refine_matte(source.rgb, mask, spec.input_size, foreground=foreground,
-                                         colour=source.colour)
+                                         colour=source.colour, adjust_alpha=adjust)
         if source.alpha is not None:
             mask = mask * source.alpha
         checkpoint(1.0, "done")

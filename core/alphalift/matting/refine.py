@@ -8,6 +8,7 @@ upsampling, which restores strand-level detail from the full-resolution colours.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -85,10 +86,14 @@ def _foreground(work_image: np.ndarray, work_alpha: np.ndarray, rgb: np.ndarray,
 
 def refine_matte(rgb: np.ndarray, probability: np.ndarray, model_size: tuple[int, int],
                  foreground: bool = True, colour: np.ndarray | None = None,
-                 settings: MattingSettings = MattingSettings()) -> tuple[np.ndarray, np.ndarray]:
+                 settings: MattingSettings = MattingSettings(),
+                 adjust_alpha: Callable[[np.ndarray], np.ndarray] | None = None,
+                 ) -> tuple[np.ndarray, np.ndarray]:
     """(alpha float32 HxW, foreground uint8 HxWx3) for an HxWx3 uint8 photo and its probability.
 
     ``colour`` is what the foreground falls back to where alpha is 1 (the user's own pixels).
+    ``adjust_alpha`` sees the full-resolution alpha before the colours are estimated from it (the
+    video sequence mode steadies it there).
     """
     colour = rgb if colour is None else colour
     height, width = probability.shape
@@ -127,6 +132,9 @@ def refine_matte(rgb: np.ndarray, probability: np.ndarray, model_size: tuple[int
     else:
         work_alpha = alpha
     alpha = alpha.astype(np.float32, copy=False)
+    if adjust_alpha is not None:
+        alpha = adjust_alpha(alpha).astype(np.float32, copy=False)
+        work_alpha = work_alpha if small else alpha
     if not foreground:
         return alpha, colour
     fg = _foreground(image, work_alpha, rgb, alpha, settings.colour_side)
