@@ -16,7 +16,7 @@ fi
 
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
 "$venv/bin/python" -m pip install --quiet --upgrade pip
-"$venv/bin/python" -m pip install --quiet -e "$root[test,openvino,ray]"
+"$venv/bin/python" -m pip install --quiet -e "$root[test,openvino,ray,video]"
 
 export ALPHALIFT_HOME=${ALPHALIFT_HOME:-$cache/home}
 cd "$root"
