@@ -65,7 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
         action = actions.add_parser(name, help=text)
         action.add_argument("name", nargs=None if name == "remove" else "?",
                             help="model name (default: the default model)")
-    verify = actions.add_parser("verify", help="re-hash cached models; corrupt ones are removed")
+    verify = actions.add_parser("verify", help="check every file a model loads; rebuild or remove damaged ones")
     verify.add_argument("names", nargs="*")
     imp = actions.add_parser("import", help="add a model file you fetched yourself")
     imp.add_argument("file", type=Path)
