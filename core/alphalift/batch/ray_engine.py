@@ -1,7 +1,9 @@
 """`--engine ray`: Ray Data's streaming execution over an actor pool.
 
 Each actor holds one Remover, so the model is loaded once per actor; the model store fetches
-it once per node (under its file lock) and hash-checks it before each load. Rows stream back
+it once per node (under its file lock) and hash-checks it before each load. An actor takes a
+few images at a time and runs them through the local engine's lanes, so it keeps its cores as
+busy as `--engine local` does. Rows stream back
 to this process, which alone writes the manifest; outputs are written by the actors straight to
 DEST (a folder every node mounts, or object storage). An actor that dies is restarted by Ray and
 its unfinished images are done again; outputs are written atomically and the manifest keeps the
@@ -19,10 +21,13 @@ from dataclasses import asdict
 from ..errors import AlphaLiftError
 from .engine import EngineOptions, RecordFn
 from .manifest import Row
-from .work import Cutter, Job, Settings
+from .local import DEFAULT_LANES as LANES
+from .local import cut_in_lanes
+from .work import Cutter, Job, Settings, SharedRemover
 
 ENV_PASSED = ("ALPHALIFT_HOME", "ALPHALIFT_BACKEND", "ALPHALIFT_THREADS", "ALPHALIFT_MAX_PIXELS")
 MAX_BLOCKS = 2000  # blocks of the input list: small enough to stream, few enough to plan fast
+BATCH = 2 * LANES  # images an actor takes at once: its lanes stay busy, a lost actor costs few
 
 
 class RayMissingError(AlphaLiftError):
@@ -46,7 +51,10 @@ class CutoutActor:
     def __init__(self, settings: dict) -> None:
         background = settings.get("background")
         settings = {**settings, "background": tuple(background) if background else None}
-        self.cutter = Cutter(Settings(**settings))
+        settings = Settings(**settings)
+        self.cutter = Cutter(settings, SharedRemover(backend=settings.backend,
+                                                     threads=settings.threads,
+                                                     download=settings.download))
         import ray
 
         node = ray.get_runtime_context().get_node_id()[:12]
@@ -54,8 +62,8 @@ class CutoutActor:
         self.cutter.load_model()
 
     def __call__(self, batch: dict) -> Iterator[dict]:
-        for source, target in zip(batch["input"], batch["output"]):
-            row = self.cutter.cut(Job(str(source), str(target)))
+        jobs = [Job(str(source), str(target)) for source, target in zip(batch["input"], batch["output"])]
+        for row in cut_in_lanes(self.cutter, jobs, LANES):
             yield {"row": [json.dumps(asdict(row))]}  # streamed: the driver sees it at once
 
 
@@ -135,9 +143,10 @@ class RayEngine:
         threads = thread_count(settings.threads) or (int(cpus) if not options.gpus_per_worker else None)
         plain = {**asdict(settings), "threads": threads}
         items = [{"input": job.input, "output": job.output} for job in jobs]
-        dataset = ray.data.from_items(items, override_num_blocks=min(len(items), MAX_BLOCKS))
+        blocks = min(MAX_BLOCKS, math.ceil(len(items) / BATCH))
+        dataset = ray.data.from_items(items, override_num_blocks=blocks)
         results = dataset.map_batches(
-            CutoutActor, fn_constructor_kwargs={"settings": plain}, batch_size=1,
+            CutoutActor, fn_constructor_kwargs={"settings": plain}, batch_size=BATCH,
             compute=ActorPoolStrategy(size=workers), num_cpus=cpus,
             num_gpus=options.gpus_per_worker or None, batch_format="numpy")
         try:
