@@ -35,8 +35,36 @@ class AlphaLiftClientError(Exception):
         self.code = code
 
 
+FLATPAK_INFO = "/.flatpak-info"  # present in every Flatpak sandbox
+# Folders a Flatpak sandbox replaces with its runtime's (or the app's own): an interpreter there
+# is not the one the installer set up, or is missing.
+SANDBOX_SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/app", "/etc")
+FLATPAK_TARGETS = {"org.gimp.GIMP": ("GIMP", "gimp"), "org.kde.krita": ("Krita", "krita")}
+
+
+def in_flatpak() -> bool:
+    """True inside a Flatpak sandbox (Flatpak GIMP or Krita runs this client)."""
+    return bool(os.environ.get("FLATPAK_ID")) or os.path.exists(FLATPAK_INFO)
+
+
+def flatpak_app() -> str:
+    """The sandboxed app's id (org.gimp.GIMP), or "" when it cannot be told."""
+    if os.environ.get("FLATPAK_ID"):
+        return os.environ["FLATPAK_ID"]
+    try:
+        with open(FLATPAK_INFO, encoding="utf-8") as info:
+            for line in info:
+                if line.startswith("name="):
+                    return line.split("=", 1)[1].strip()
+    except OSError:
+        pass
+    return ""
+
+
 def data_dir() -> Path:
-    """Same folder as platformdirs.user_data_dir("alphalift", appauthor=False)."""
+    """Same folder as platformdirs.user_data_dir("alphalift", appauthor=False). In a Flatpak
+    sandbox XDG_DATA_HOME is the app's own folder (~/.var/app/ID/data), so the real home's is used:
+    HOST_XDG_DATA_HOME, which Flatpak passes on when the user set one, else ~/.local/share."""
     override = os.environ.get("ALPHALIFT_HOME")
     if override:
         return Path(override).expanduser()
@@ -45,7 +73,8 @@ def data_dir() -> Path:
         return Path(os.environ.get("LOCALAPPDATA", str(home / "AppData" / "Local"))) / "alphalift"
     if sys.platform == "darwin":
         return home / "Library" / "Application Support" / "alphalift"
-    return Path(os.environ.get("XDG_DATA_HOME", str(home / ".local" / "share"))) / "alphalift"
+    variable = "HOST_XDG_DATA_HOME" if in_flatpak() else "XDG_DATA_HOME"
+    return Path(os.environ.get(variable) or str(home / ".local" / "share")) / "alphalift"
 
 
 def default_log_path() -> Path:
@@ -63,13 +92,58 @@ def find_core_python() -> str:
         python = json.loads(config.read_text(encoding="utf-8"))["python"]
     except FileNotFoundError:
         raise AlphaLiftClientError(f"AlphaLift's core is not installed ({config} is missing). "
-                                   + INSTALL_HINT, "not-installed") from None
+                                   + install_hint(), "not-installed") from None
     except (ValueError, KeyError):
         raise AlphaLiftClientError(f"{config} is damaged. " + INSTALL_HINT, "not-installed") from None
     if not Path(python).exists():
         raise AlphaLiftClientError(f"AlphaLift's Python {python} is gone. " + INSTALL_HINT,
                                    "not-installed")
+    if in_flatpak():
+        refuse_system_python(python)
     return python
+
+
+def install_hint() -> str:
+    """INSTALL_HINT, and inside a sandbox how to let the app see an installed core."""
+    if not in_flatpak():
+        return INSTALL_HINT
+    folder = data_dir()
+    where = "xdg-data/alphalift" if folder == Path.home() / ".local" / "share" / "alphalift" else str(folder)
+    return (INSTALL_HINT + f" If it is installed, this Flatpak cannot see {folder}: run "
+            f"`flatpak override --user --filesystem={where} {flatpak_app() or 'APP-ID'}` and restart it.")
+
+
+def system_interpreter(python: str) -> Optional[str]:
+    """The system folder ``python`` really runs from (its own real path, or the interpreter its
+    venv was made from), or None when it lives elsewhere (a self-contained Python in the data
+    folder, say)."""
+    candidates = [os.path.realpath(python)]
+    config = Path(python).parent.parent / "pyvenv.cfg"
+    try:
+        for line in config.read_text(encoding="utf-8").splitlines():
+            key, _, value = line.partition("=")
+            if key.strip() == "home":
+                candidates.append(value.strip())
+    except OSError:
+        pass
+    for candidate in candidates:
+        if any(candidate == d or candidate.startswith(d + "/") for d in SANDBOX_SYSTEM_DIRS):
+            return candidate
+    return None
+
+
+def refuse_system_python(python: str) -> None:
+    """Inside a Flatpak /usr is the runtime's: a core made from the host's system Python cannot
+    start there (its interpreter is missing or another version)."""
+    system = system_interpreter(python)
+    if system is None:
+        return
+    app, target = FLATPAK_TARGETS.get(flatpak_app(), ("this program", "gimp` or `krita"))
+    raise AlphaLiftClientError(
+        f"AlphaLift's core ({python}) runs on the system's Python ({system}), which {app}'s Flatpak "
+        f"sandbox cannot run. Run `python3 installers/install.py {target}` from the AlphaLift folder "
+        f"(outside the sandbox): it sets up a self-contained Python that Flatpak can run. Then "
+        f"restart {app}.", "not-installed")
 
 
 class Result:
@@ -111,10 +185,10 @@ class AlphaLiftClient:
         try:
             log = open_log(self.log_path)
             try:
-                self.process = subprocess.Popen(
+                self.process = spawn(
                     [python, "-m", "alphalift", "serve", "--stdio"], stdin=subprocess.PIPE,
                     stdout=subprocess.PIPE, stderr=log, bufsize=1, text=True, encoding="utf-8",
-                    env=worker_environment(), **own_process_group())
+                    env=worker_environment())
             finally:
                 log.close()  # the worker has its own copy
         except OSError as exc:
@@ -330,20 +404,146 @@ def open_log(path: Path) -> IO[bytes]:
     return open(path, "ab")
 
 
+# Set by a host's launcher for the host's own Python and libraries (the GIMP AppImage's LD_PRELOAD,
+# Krita's Flatpak PYTHONPATH): inherited, they make the core's Python load the wrong numpy, or
+# not start at all.
+HOST_ONLY_VARIABLES = ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "PYTHONEXECUTABLE", "LD_PRELOAD",
+                       "LD_LIBRARY_PATH", "DYLD_INSERT_LIBRARIES", "DYLD_LIBRARY_PATH")
+CREATE_NO_WINDOW = 0x08000000  # Windows: no console window for the worker
+PR_SET_PDEATHSIG = 1  # Linux prctl(2)
+JOB_KILL_ON_CLOSE = 0x2000  # Windows JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE
+
+
 def worker_environment() -> Dict[str, str]:
-    """The host's environment, with the temporary folder this client makes its pixel folders in
-    (a host may have changed tempfile's folder; the worker accepts pixels only inside it)."""
-    env = dict(os.environ)
+    """The host's environment without its Python and loader settings, user site-packages off, and
+    the temporary folder this client makes its pixel folders in (a host may have changed
+    tempfile's folder; the worker accepts pixels only inside it)."""
+    env = {name: value for name, value in os.environ.items() if name.upper() not in HOST_ONLY_VARIABLES}
+    env["PYTHONNOUSERSITE"] = "1"
+    if in_flatpak():  # the core would read the app's XDG_DATA_HOME and miss the user's models
+        env["ALPHALIFT_HOME"] = str(data_dir())
     folder = tempfile.gettempdir()
     for name in (("TMP", "TEMP") if sys.platform == "win32" else ("TMPDIR",)):
         env[name] = folder
     return env
 
 
-def own_process_group() -> Dict:
-    """Start the worker as the leader of its own process group, so stopping it stops whatever it
-    started too (a grandchild holding its stdout would otherwise outlive it)."""
-    return {"start_new_session": True} if os.name == "posix" else {}
+def spawn_options() -> Dict:
+    """Popen options that tie the worker to its host.
+
+    POSIX: the worker leads its own process group, so stopping it stops whatever it started too
+    (a grandchild holding its stdout would otherwise outlive it). Linux: the kernel kills it when
+    the host dies (PR_SET_PDEATHSIG). Windows: no console window. Everywhere, the worker also
+    exits when its stdin closes, which a dying host does."""
+    if sys.platform == "win32":
+        return {"creationflags": CREATE_NO_WINDOW}
+    options: Dict = {"start_new_session": True}
+    if sys.platform.startswith("linux"):
+        options["preexec_fn"] = die_with_parent(os.getpid())
+    return options
+
+
+def die_with_parent(parent: int) -> Optional[Callable[[], None]]:
+    """What the forked worker runs before exec: ask for SIGKILL when its parent goes, and go at
+    once if the parent already has. None where libc's prctl cannot be reached."""
+    try:
+        import ctypes
+        prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up before the fork, not after
+    except (ImportError, OSError, AttributeError):
+        return None
+
+    def arrange() -> None:
+        prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != parent:
+            os._exit(1)
+    return arrange
+
+
+_spawner_lock = threading.Lock()
+_spawner: Optional[threading.Thread] = None
+_spawn_requests: "queue.Queue" = queue.Queue()
+_windows_job = None  # the job object every worker joins; closed (workers killed) when the host ends
+
+
+def spawn(args: List[str], **popen: object) -> subprocess.Popen:
+    """Start a worker with spawn_options().
+
+    On Linux it is started from one thread that lives as long as the host: the kernel sends the
+    parent-death signal when the *thread* that started a child ends, and hosts call the client
+    from short-lived threads (Krita's docker does). On Windows it joins a kill-on-close job."""
+    if not sys.platform.startswith("linux"):
+        process = subprocess.Popen(args, **spawn_options(), **popen)  # type: ignore[call-overload]
+        if sys.platform == "win32":
+            join_windows_job(process)
+        return process
+    global _spawner
+    with _spawner_lock:
+        if _spawner is None or not _spawner.is_alive():
+            _spawner = threading.Thread(target=spawn_loop, name="alphalift-spawner", daemon=True)
+            _spawner.start()
+    answer: "queue.Queue" = queue.Queue(maxsize=1)
+    _spawn_requests.put((args, popen, answer))
+    started, outcome = answer.get()
+    if not started:
+        raise outcome
+    return outcome
+
+
+def spawn_loop() -> None:
+    while True:
+        args, popen, answer = _spawn_requests.get()
+        try:
+            answer.put((True, subprocess.Popen(args, **spawn_options(), **popen)))
+        except BaseException as exc:  # noqa: BLE001 - raised in the caller's thread
+            answer.put((False, exc))
+
+
+def job_limits_type() -> type:
+    """JOBOBJECT_EXTENDED_LIMIT_INFORMATION (with its BASIC and IO_COUNTERS parts), in ctypes."""
+    import ctypes
+
+    class Basic(ctypes.Structure):
+        _fields_ = [("PerProcessUserTimeLimit", ctypes.c_int64), ("PerJobUserTimeLimit", ctypes.c_int64),
+                    ("LimitFlags", ctypes.c_uint32), ("MinimumWorkingSetSize", ctypes.c_size_t),
+                    ("MaximumWorkingSetSize", ctypes.c_size_t), ("ActiveProcessLimit", ctypes.c_uint32),
+                    ("Affinity", ctypes.c_size_t), ("PriorityClass", ctypes.c_uint32),
+                    ("SchedulingClass", ctypes.c_uint32)]
+
+    class IoCounters(ctypes.Structure):
+        _fields_ = [(name, ctypes.c_uint64) for name in ("ReadOperationCount", "WriteOperationCount",
+                    "OtherOperationCount", "ReadTransferCount", "WriteTransferCount", "OtherTransferCount")]
+
+    class ExtendedLimits(ctypes.Structure):
+        _fields_ = [("BasicLimitInformation", Basic), ("IoInfo", IoCounters),
+                    ("ProcessMemoryLimit", ctypes.c_size_t), ("JobMemoryLimit", ctypes.c_size_t),
+                    ("PeakProcessMemoryUsed", ctypes.c_size_t), ("PeakJobMemoryUsed", ctypes.c_size_t)]
+    return ExtendedLimits
+
+
+def join_windows_job(process: subprocess.Popen) -> None:
+    """Put the worker in a job object that kills it when the host's handle to the job closes,
+    which Windows does when the host ends, however it ends. Best effort: without it the worker
+    still exits when its stdin closes."""
+    global _windows_job
+    try:
+        import ctypes
+        kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)  # type: ignore[attr-defined]
+        kernel32.CreateJobObjectW.restype = ctypes.c_void_p
+        kernel32.SetInformationJobObject.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p,
+                                                     ctypes.c_uint32]
+        kernel32.AssignProcessToJobObject.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
+        if _windows_job is None:
+            job = kernel32.CreateJobObjectW(None, None)
+            limits = job_limits_type()()
+            limits.BasicLimitInformation.LimitFlags = JOB_KILL_ON_CLOSE
+            extended_limit_information = 9
+            if not job or not kernel32.SetInformationJobObject(job, extended_limit_information,
+                                                               ctypes.byref(limits), ctypes.sizeof(limits)):
+                return
+            _windows_job = job
+        kernel32.AssignProcessToJobObject(_windows_job, int(process._handle))  # type: ignore[attr-defined]
+    except (ImportError, OSError, AttributeError, ValueError):
+        pass
 
 
 def read_lines(stream: IO[str], lines: "queue.Queue[Optional[str]]") -> None:

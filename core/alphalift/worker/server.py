@@ -3,6 +3,8 @@
 The main thread reads and validates requests; one job thread runs cut-outs in order, so a
 `cancel` can arrive while a cut-out runs; a heartbeat thread repeats the running job's progress,
 so a client can tell a slow job from a frozen worker. Every error is a reply; the worker goes on.
+`shutdown` lets the queued jobs finish; the end of stdin (the host quit or crashed) cancels them,
+so a worker never outlives its client.
 """
 from __future__ import annotations
 
@@ -172,6 +174,12 @@ class Worker:
             self.error(None if request is None else request.id, "internal", f"{type(exc).__name__}: {exc}")
         return True
 
+    def cancel_all(self) -> None:
+        """Cancel every queued and running job: nobody is left to read their replies."""
+        with self.state_lock:
+            for event in self.cancels.values():
+                event.set()
+
     def dispatch(self, request: Request) -> bool:
         if isinstance(request, Shutdown):
             return False
@@ -215,7 +223,9 @@ def serve_stdio(stdin: BinaryIO | TextIO | None = None, stdout: TextIO | None = 
     try:
         for line in stdin:
             if line.strip() and not worker.handle_line(line):
-                break
+                break  # shutdown: the queued jobs still run
+        else:
+            worker.cancel_all()  # stdin's end: the client has gone (its host quit or crashed)
     finally:
         worker.jobs.put(None)
         jobs.join()
