@@ -27,6 +27,8 @@ from blender_cli import (MIN_VERSION, BlenderFailed, blender_version, enable_add
 from kritarc import set_plugin_enabled  # noqa: E402
 from paths import (blender_config_base, blender_config_dirs, client_config_path, data_dir,  # noqa: E402
                    gimp_plugin_dirs, krita_resource_dirs, kritarc_for, venv_python)
+from paths import FLATPAK_IDS, flatpak_installed  # noqa: E402
+from self_contained import self_contained_environment, uv_from_wheel  # noqa: E402,F401
 
 CLIENT = "plugins/client/alphalift_client.py"
 GIMP_PLUGINS = {
@@ -47,11 +49,15 @@ def run(*command: object) -> None:
     subprocess.run([str(c) for c in command], check=True)
 
 
-def install_core(demo: bool) -> Path:
-    """Create or update the venv, install alphalift into it, fetch the default model."""
+def install_core(demo: bool, self_contained: bool = False) -> Path:
+    """Create or update the venv, install alphalift into it, fetch the default model.
+    ``self_contained``: the venv is made from a self-contained Python (self_contained.py), which
+    a Flatpak sandbox can run, instead of the system's."""
     env_dir = data_dir() / "venv"
     python = venv_python(env_dir)
-    if not python.exists():
+    if self_contained:
+        python = self_contained_environment(env_dir)
+    elif not python.exists():
         try:
             import ensurepip  # noqa: F401 - Debian splits it into python3-venv
         except ImportError:
@@ -225,6 +231,8 @@ def uninstall_core() -> None:
     env_dir = data_dir() / "venv"
     if env_dir.exists():
         shutil.rmtree(env_dir)
+    for folder in (data_dir() / "python", data_dir() / "tools"):  # the self-contained Python, uv
+        shutil.rmtree(folder, ignore_errors=True)
     client_config_path().unlink(missing_ok=True)
     step(f"removed {env_dir}; models stay in {data_dir() / 'models'} (`alphalift models remove`)")
 
@@ -236,13 +244,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dest", type=Path, help="install the plug-ins into this folder instead")
     parser.add_argument("--uninstall", action="store_true")
     parser.add_argument("--demo", action="store_true", help="cut out a sample photo afterwards")
+    parser.add_argument("--self-contained", action="store_true",
+                        help="run the core on a self-contained Python fetched with uv (chosen by "
+                             "itself when GIMP or Krita is a Flatpak)")
     args = parser.parse_args(argv)
     try:
         if args.uninstall:
             {"core": lambda _dest: uninstall_core(), "gimp": uninstall_gimp,
              "krita": uninstall_krita, "blender": uninstall_blender}[args.target](args.dest)
         else:
-            install_core(args.demo)
+            self_contained = args.self_contained or flatpak_installed(args.target)
+            if self_contained and not args.self_contained:
+                step(f"{args.target} is installed as a Flatpak ({FLATPAK_IDS[args.target]}), whose sandbox "
+                     "cannot run the system's Python: the core gets a self-contained one")
+            install_core(args.demo, self_contained)
             if args.target == "gimp":
                 install_gimp(args.dest)
             elif args.target == "krita":

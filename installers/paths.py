@@ -53,6 +53,22 @@ def krita_resource_dirs() -> list[Path]:
     return found or [candidates[0]]
 
 
+FLATPAK_IDS = {"gimp": "org.gimp.GIMP", "krita": "org.kde.krita"}
+SYSTEM_FLATPAK_APPS = Path("/var/lib/flatpak/app")
+
+
+def flatpak_installed(target: str) -> bool:
+    """A Flatpak of ``target`` (gimp, krita) is installed for this user or system-wide, or has run
+    for this user (~/.var/app/ID): its sandbox cannot run a core made from the system's Python."""
+    if not sys.platform.startswith("linux") or target not in FLATPAK_IDS:
+        return False
+    app = FLATPAK_IDS[target]
+    home = Path.home()
+    user_data = Path(os.environ.get("XDG_DATA_HOME") or home / ".local" / "share")
+    return any(folder.is_dir() for folder in (home / ".var" / "app" / app, user_data / "flatpak" / "app" / app,
+                                              SYSTEM_FLATPAK_APPS / app))
+
+
 def kritarc_for(resource_dir: Path) -> Path:
     """The kritarc that goes with a resource folder (where Krita keeps enabled plug-ins)."""
     home = Path.home()

@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 import importlib
+import json
 import os
+import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -204,3 +207,117 @@ def test_blender_uninstall_removes_each_version_s_extension(monkeypatch, tmp_pat
     assert install.install_blender(None, None)
     install.uninstall_blender(None)
     assert not extension_in(base, "4.2").exists() and not extension_in(base, "5.0").exists()
+
+
+# -- Flatpak hosts: a core the sandbox can run (issue 15 item 3) ------------------------------------
+@pytest.mark.parametrize("target, where", [
+    ("gimp", ".var/app/org.gimp.GIMP"),
+    ("krita", ".var/app/org.kde.krita"),
+    ("gimp", ".local/share/flatpak/app/org.gimp.GIMP"),  # installed for the user, never started
+])
+def test_flatpak_installs_are_detected(monkeypatch, tmp_path, target, where):
+    home_on(monkeypatch, "linux", tmp_path)
+    monkeypatch.setattr(paths, "SYSTEM_FLATPAK_APPS", tmp_path / "var-lib-flatpak-app")
+    assert not paths.flatpak_installed(target)
+    (tmp_path / where).mkdir(parents=True)
+    assert paths.flatpak_installed(target)
+    home_on(monkeypatch, "darwin", tmp_path)
+    assert not paths.flatpak_installed(target)
+
+
+@pytest.mark.parametrize("argv, flatpak, expected", [
+    (["gimp"], "org.gimp.GIMP", True),
+    (["krita"], "org.kde.krita", True),
+    (["gimp"], None, False),
+    (["krita"], "org.gimp.GIMP", False),  # GIMP's Flatpak does not make Krita's core self-contained
+    (["core", "--self-contained"], None, True),
+])
+def test_a_flatpak_host_gets_a_self_contained_core(monkeypatch, tmp_path, argv, flatpak, expected):
+    home_on(monkeypatch, "linux", tmp_path)
+    monkeypatch.setattr(paths, "SYSTEM_FLATPAK_APPS", tmp_path / "var-lib-flatpak-app")
+    if flatpak:
+        (tmp_path / ".var/app" / flatpak).mkdir(parents=True)
+    chosen = []
+    monkeypatch.setattr(install, "install_core", lambda demo, self_contained=False: chosen.append(self_contained))
+    for name in ("install_gimp", "install_krita"):
+        monkeypatch.setattr(install, name, lambda dest: None)
+    assert install.main(argv) == 0
+    assert chosen == [expected]
+
+
+FAKE_UV = """#!{python}
+import json, os, sys
+from pathlib import Path
+with open({log!r}, "a") as log:
+    log.write(json.dumps({{"args": sys.argv[1:], "install_dir": os.environ.get("UV_PYTHON_INSTALL_DIR")}}) + "\\n")
+if {fail!r}:
+    sys.stderr.write("error: Request failed after 3 retries\\n  cause: Failed to download cpython-3.12\\n"
+                     "  cause: failed to lookup address information: Name or service not known\\n")
+    sys.exit(2)
+base = Path(os.environ["UV_PYTHON_INSTALL_DIR"]) / "cpython-3.12.9-linux-x86_64-gnu" / "bin"
+if sys.argv[1:3] == ["python", "install"]:
+    base.mkdir(parents=True)
+    (base / "python3.12").symlink_to(sys.executable)
+    sys.exit(0)
+target = Path(sys.argv[-1])
+(target / "bin").mkdir(parents=True)
+(target / "bin" / "python").symlink_to(base / "python3.12")
+(target / "pyvenv.cfg").write_text(f"home = {{base}}\\nuv = 0.0.0\\n")
+"""
+
+
+def fake_uv(tmp_path: Path, fail: bool = False) -> tuple[Path, Path]:
+    log = tmp_path / "uv-calls.jsonl"
+    uv = tmp_path / "bin" / "uv"
+    uv.parent.mkdir(parents=True, exist_ok=True)
+    uv.write_text(FAKE_UV.format(python=sys.executable, log=str(log), fail=fail))
+    uv.chmod(0o755)
+    return uv, log
+
+
+def test_the_self_contained_core_replaces_a_system_python_venv(monkeypatch, tmp_path):
+    data = tmp_path / "data"
+    monkeypatch.setenv("ALPHALIFT_HOME", str(data))
+    uv, log = fake_uv(tmp_path)
+    monkeypatch.setenv("ALPHALIFT_UV", str(uv))
+    (data / "venv" / "bin").mkdir(parents=True)  # an earlier `install.py core` on the system's Python
+    (data / "venv" / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    (data / "models").mkdir()
+    (data / "models" / "kept.onnx").write_bytes(b"a model")
+    python = install.self_contained_environment(data / "venv")
+    assert python == data / "venv" / "bin" / "python"
+    client = importlib.import_module("alphalift_client")
+    assert client.system_interpreter(str(python)) is None, "a Flatpak sandbox can run it"
+    fetch, make = [json.loads(line) for line in log.read_text().splitlines()]
+    assert fetch["args"] == ["python", "install", "3.12"]
+    assert make["args"][:2] == ["venv", "--seed"] and "only-managed" in make["args"]
+    assert fetch["install_dir"] == make["install_dir"] == str(data / "python"), "kept in the data folder"
+    assert (data / "models" / "kept.onnx").read_bytes() == b"a model"
+    assert install.self_contained_environment(data / "venv") == python  # a re-run keeps it
+    assert len(log.read_text().splitlines()) == 2
+
+
+def test_uv_that_cannot_fetch_python_says_why_and_what_to_do(monkeypatch, tmp_path):
+    monkeypatch.setenv("ALPHALIFT_HOME", str(tmp_path / "data"))
+    uv, _ = fake_uv(tmp_path, fail=True)
+    monkeypatch.setenv("ALPHALIFT_UV", str(uv))
+    (tmp_path / "data" / "venv").mkdir(parents=True)
+    (tmp_path / "data" / "venv" / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    with pytest.raises(SystemExit) as caught:
+        install.self_contained_environment(tmp_path / "data" / "venv")
+    assert (tmp_path / "data" / "venv" / "pyvenv.cfg").exists(), "the working native core is kept"
+    message = str(caught.value)
+    assert message.startswith("install.py: error:") and "\n" not in message
+    assert "Name or service not known" in message and "UV_PYTHON_INSTALL_MIRROR" in message
+
+
+def test_uv_is_taken_from_its_wheel(tmp_path):
+    """Where uv is not installed, the installer fetches uv's wheel with pip and keeps its binary."""
+    wheel = tmp_path / "uv-0.13.9-py3-none-manylinux_2_17_x86_64.whl"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        archive.writestr("uv/__init__.py", "")
+        archive.writestr("uv-0.13.9.data/scripts/uvx", "not this one")
+        archive.writestr("uv-0.13.9.data/scripts/uv", "#!/bin/sh\necho uv 0.13.9\n")
+    uv = install.uv_from_wheel(wheel, tmp_path / "tools")
+    assert uv == tmp_path / "tools" / "uv" and os.access(uv, os.X_OK)
+    assert subprocess.run([str(uv)], capture_output=True, text=True).stdout == "uv 0.13.9\n"
