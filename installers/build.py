@@ -67,7 +67,8 @@ def validate_blender(target: Path) -> None:
     problems = validation_problems(blender, target)
     if problems:
         raise SystemExit(f"build.py: error: {target} fails Blender {version_text(version)}'s extension "
-                         f"validator: {problems}. Fix plugins/blender/alphalift_blender/blender_manifest.toml.")
+                         f"validator: {problems}. "
+                         "Fix plugins/blender/alphalift_blender/blender_manifest.toml.")
     print(f"{target.name}: passes Blender {version_text(version)}'s extension validator")
 
 

@@ -1,6 +1,7 @@
 """Runs inside a Python that has `bpy` (real Blender as a module): enables the installed AlphaLift
-add-on, builds compositor scenes on a still and a 3-frame sequence, computes mattes, renders, and
-writes report.json. Usage: python blender_driver.py ADDONS_DIR WORK_DIR
+add-on, builds compositor scenes on a still, a 3-frame sequence and a movie, computes mattes,
+renders, saves and reopens two scenes whose nodes share a name, and writes report.json.
+Usage: python blender_driver.py ADDONS_DIR WORK_DIR
 """
 import json
 import os
@@ -17,6 +18,17 @@ report = {"version": bpy.app.version_string}
 def render(path: str) -> None:
     bpy.context.scene.render.filepath = path
     bpy.ops.render.render(write_still=True)
+
+
+def set_up_render(scene) -> None:
+    """512 px RGBA PNGs of the compositor's output, colours untouched (Standard view)."""
+    scene.render.resolution_x = scene.render.resolution_y = 512
+    scene.render.resolution_percentage = 100
+    scene.render.image_settings.file_format = "PNG"
+    scene.render.image_settings.color_mode = "RGBA"
+    scene.render.film_transparent = True
+    scene.render.use_compositing = True
+    scene.view_settings.view_transform = "Standard"
 
 
 def mtimes(folder: str) -> dict:
@@ -53,6 +65,73 @@ def write_movie(first_frame: str, path: str) -> str:
     return os.path.join(folder, next(n for n in sorted(os.listdir(folder)) if n.startswith("clip")))
 
 
+def errors_by_code(node_name: str) -> dict:
+    """Compute Matte against a worker that refuses with each code: cancelled is a warning (the
+    operator ends without raising), any other code an error, whatever the message's words."""
+    from alphalift_blender import matte_job
+    from alphalift_blender.alphalift_client import AlphaLiftClientError
+
+    class Refusing:
+        def __init__(self, message: str, code: str) -> None:
+            self.message, self.code = message, code
+
+        def remove_file(self, *args, **kwargs):
+            raise AlphaLiftClientError(self.message, self.code)
+
+    real, results = matte_job.client, {}
+    try:
+        for code, message in (("cancelled", "Stopped at your request."),
+                              ("bad-image", "/shots/cancelled-takes/photo.png is not an image.")):
+            matte_job.client = lambda m=message, c=code: Refusing(m, c)
+            try:
+                results[code] = list(bpy.ops.alphalift.compute_matte(node_name=node_name))
+            except RuntimeError as exc:  # an ERROR report
+                results[code] = str(exc)
+    finally:
+        matte_job.client = real
+    return results
+
+
+def feed(node, photo: str) -> None:
+    """Put ``photo`` in the Image node that feeds the AlphaLift ``node``."""
+    node.inputs["Image"].links[0].from_node.image = bpy.data.images.load(photo, check_existing=False)
+
+
+def two_scenes() -> None:
+    """The file saved; the main scene's AlphaLift node moved to the photo and computed; a Full Copy
+    of the scene (the same node: same name, same cache id) moved to the mirrored photo and computed.
+    Saved and reopened, each scene must render its own matte."""
+    from alphalift_blender import matte_job, node_group
+
+    folder = os.path.join(WORK, "two_scenes")
+    os.makedirs(folder)
+    blend = os.path.join(folder, "two_scenes.blend")
+    bpy.ops.wm.save_as_mainfile(filepath=blend)
+    first = bpy.context.scene
+    first.name = "first"
+    node = node_group.scene_compositor(first).nodes[node_group.GROUP_NAME]
+    feed(node, os.path.join(WORK, "photo.png"))
+    report["first_compute"] = list(bpy.ops.alphalift.compute_matte(node_name=node.name))
+    bpy.ops.scene.new(type="FULL_COPY")  # Blender copies the active scene, node properties and all
+    second = next(scene for scene in bpy.data.scenes if scene != first)
+    second.name = "second"
+    copied = node_group.scene_compositor(second).nodes[node_group.GROUP_NAME]
+    report["copied_the_id"] = copied.alphalift.cache_id == node.alphalift.cache_id
+    feed(copied, os.path.join(WORK, "seq", "frame_0002.png"))
+    with bpy.context.temp_override(scene=second):
+        report["second_compute"] = list(bpy.ops.alphalift.compute_matte(node_name=copied.name))
+    bpy.ops.wm.save_mainfile()
+    bpy.ops.wm.open_mainfile(filepath=blend)
+    report["two_scenes_folders"] = []
+    for name in ("first", "second"):
+        scene = bpy.data.scenes[name]
+        alphalift = node_group.scene_compositor(scene).nodes[node_group.GROUP_NAME]
+        report["two_scenes_folders"].append(matte_job.cache_folder(alphalift))
+        scene.frame_set(1)
+        with bpy.context.temp_override(scene=scene):
+            render(os.path.join(WORK, f"two_scenes_{name}.png"))
+
+
 def scenario() -> None:
     sys.path.insert(0, ADDONS)
     module = addon_utils.enable("alphalift_blender", default_set=True, handle_error=None)
@@ -62,13 +141,7 @@ def scenario() -> None:
     report["add_menu"] = [f.__name__ for f in bpy.types.NODE_MT_add._dyn_ui_initialize()]
     report["image_menu"] = [f.__name__ for f in bpy.types.IMAGE_MT_image._dyn_ui_initialize()]
     scene = bpy.context.scene
-    scene.render.resolution_x = scene.render.resolution_y = 512
-    scene.render.resolution_percentage = 100
-    scene.render.image_settings.file_format = "PNG"
-    scene.render.image_settings.color_mode = "RGBA"
-    scene.render.film_transparent = True
-    scene.render.use_compositing = True
-    scene.view_settings.view_transform = "Standard"
+    set_up_render(scene)
     scene.frame_start, scene.frame_end = 1, 3
     tree, output = node_group.fresh_compositor(scene)
     source = tree.nodes.new("CompositorNodeImage")
@@ -92,13 +165,16 @@ def scenario() -> None:
     report["still"] = list(bpy.ops.alphalift.compute_matte(node_name=alphalift.name))
     report["still_inputs"] = [l.from_node.name for s in alphalift.inputs for l in s.links]
     render(os.path.join(WORK, "still_render.png"))
+    alphalift.alphalift.refine = False  # the frame is stale again: Compute Matte asks the worker
+    report["errors_by_code"] = errors_by_code(alphalift.name)
+    alphalift.alphalift.refine = True
 
     alphalift.alphalift.decontaminate = False
     source.image = bpy.data.images.load(os.path.join(WORK, "seq", "frame_0001.png"))
     source.image.source = "SEQUENCE"
     source.frame_duration, source.frame_start, source.frame_offset = 3, 1, 0
     report["sequence"] = list(bpy.ops.alphalift.compute_matte(node_name=alphalift.name))
-    cache = matte_job.cache_folder(alphalift.name)
+    cache = matte_job.cache_folder(alphalift)
     first = mtimes(cache)
     for frame in (1, 2, 3):
         scene.frame_set(frame)
@@ -134,6 +210,7 @@ def scenario() -> None:
         scene.frame_set(frame)
         render(os.path.join(WORK, f"movie_render_{frame}.png"))
 
+    two_scenes()
     addon_utils.disable("alphalift_blender", default_set=True)
     report["left_behind"] = [name for name in ("ALPHALIFT_PT_node", "ALPHALIFT_OT_compute_matte",
                                                "AlphaLiftNodeSettings") if hasattr(bpy.types, name)]

@@ -159,6 +159,12 @@ def test_image_editor_remove_background_makes_a_cutout_image(blender_results, tm
     assert np.abs(cutout[opaque][:, :3] - photo[opaque]).max() <= 1, "opaque pixels keep their colour"
 
 
+def test_worker_errors_are_told_apart_by_code_not_wording(blender_results):
+    _, report, _ = blender_results
+    assert report["errors_by_code"]["cancelled"] == ["CANCELLED"], "a warning, not an error"
+    assert "cancelled-takes/photo.png is not an image" in report["errors_by_code"]["bad-image"]
+
+
 def test_only_stale_frames_are_recomputed(blender_results):
     _, report, _ = blender_results
     assert report["rerun_changed"] == []
@@ -168,6 +174,25 @@ def test_only_stale_frames_are_recomputed(blender_results):
 def test_missing_source_is_reported(blender_results):
     _, report, _ = blender_results
     assert "Connect an Image node" in report["no_source"]
+
+
+def test_same_named_nodes_in_two_scenes_keep_their_own_mattes_after_reopening(blender_results, tmp_path):
+    work, report, _ = blender_results
+    assert report["first_compute"] == report["second_compute"] == ["FINISHED"]
+    assert report["copied_the_id"], "a Full Copy starts with the same cache id"
+    first, second = report["two_scenes_folders"]
+    assert first != second
+    assert all(Path(f).parent == work / "two_scenes" / "alphalift_cache" for f in (first, second))
+    for name, photo in (("first", work / "photo.png"), ("second", work / "seq" / "frame_0002.png")):
+        expected = cli_mask(photo, tmp_path)
+        assert np.abs(rendered_alpha(work / f"two_scenes_{name}.png") - expected).max() <= 2, name
+
+
+def test_unsaved_files_cache_in_a_private_folder_of_the_user(blender_results):
+    work, report, _ = blender_results
+    private = work.parent / "user-cache" / "alphalift" / "blender-unsaved"
+    assert Path(report["cache"]).parent == private
+    assert private.stat().st_mode & 0o777 == 0o700
 
 
 def test_unregister_leaves_nothing_behind(blender_results):

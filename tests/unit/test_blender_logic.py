@@ -1,4 +1,5 @@
-"""The Blender add-on's pure parts (frames.py: sequence numbering and the matte cache)."""
+"""The Blender add-on's pure parts (frames.py: sequence numbering and the matte cache; cache_place.py:
+whose cache folder is whose), and build.py's Blender archive."""
 from __future__ import annotations
 
 import importlib.util
@@ -18,6 +19,9 @@ spec = importlib.util.spec_from_file_location("alphalift_blender_frames", ADDON 
 frames = importlib.util.module_from_spec(spec)
 sys.modules[spec.name] = frames  # dataclasses look their module up
 spec.loader.exec_module(frames)
+place_spec = importlib.util.spec_from_file_location("alphalift_blender_cache_place", ADDON / "cache_place.py")
+cache_place = importlib.util.module_from_spec(place_spec)
+place_spec.loader.exec_module(cache_place)
 
 
 @pytest.mark.parametrize("first, number, expected", [
@@ -96,6 +100,48 @@ def test_extension_zip_has_the_manifest_at_the_top(tmp_path):
     manifest = tomllib.loads((ADDON / "blender_manifest.toml").read_text())
     assert manifest["id"] == "alphalift" and manifest["blender_version_min"] == "4.2.0"
     assert manifest["type"] == "add-on"
+
+
+def test_a_node_keeps_its_cache_id_only_while_it_is_its_own():
+    here = cache_place.file_key("/p/shot.blend")
+    assert cache_place.keeps_id("abc", here, "/p/shot.blend", {"def"})
+    assert cache_place.keeps_id("abc", here, "/q/moved/shot.blend", set()), "a moved project keeps its cache"
+    assert not cache_place.keeps_id("", "", "/p/shot.blend", set()), "a new node"
+    assert not cache_place.keeps_id("abc", here, "/p/shot.blend", {"abc"}), "duplicated; a scene's Full Copy"
+    assert not cache_place.keeps_id("abc", here, "/p/shot-v2.blend", set()), "saved as, pasted elsewhere"
+    unsaved = cache_place.file_key("")
+    assert cache_place.keeps_id("abc", unsaved, "", set())
+    assert not cache_place.keeps_id("abc", "unsaved 0123", "", set()), "from another session's startup file"
+    assert not cache_place.keeps_id("abc", unsaved, "/p/shot.blend", set()), "saved for the first time"
+    assert cache_place.new_id() != cache_place.new_id()
+
+
+def test_saved_files_cache_beside_the_blend_per_node(tmp_path):
+    blend = str(tmp_path / "shot.blend")
+    assert cache_place.cache_folder(blend, "abc") == str(tmp_path / "alphalift_cache" / "abc")
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX permissions")
+def test_unsaved_files_cache_in_a_private_folder_of_the_user(tmp_path, monkeypatch):
+    monkeypatch.setattr(cache_place.sys, "platform", "linux")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    base = tmp_path / "cache" / "alphalift" / "blender-unsaved"
+    base.mkdir(parents=True, mode=0o755)
+    base.chmod(0o755)  # left readable by an older version: made private again
+    folder = cache_place.cache_folder("", "abc")
+    assert folder == str(base / "abc")
+    assert base.stat().st_mode & 0o777 == 0o700
+
+
+@pytest.mark.parametrize("platform, expected", [
+    ("darwin", "Library/Caches/alphalift"),
+    ("win32", "Local/alphalift/Cache"),
+])
+def test_user_cache_folder_per_os(tmp_path, monkeypatch, platform, expected):
+    monkeypatch.setattr(cache_place.sys, "platform", platform)
+    monkeypatch.setattr(cache_place.os.path, "expanduser", lambda path: path.replace("~", str(tmp_path)))
+    monkeypatch.setenv("LOCALAPPDATA", str(tmp_path / "Local"))
+    assert cache_place.user_cache_dir() == os.path.join(str(tmp_path), *expected.split("/"))
 
 
 def build_with(bin_folder: Path, out: Path) -> subprocess.CompletedProcess:

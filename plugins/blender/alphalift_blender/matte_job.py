@@ -2,14 +2,14 @@
 worker, then wire the matte (and foreground) image sequences into the node.
 """
 import os
-import tempfile
-from typing import Callable, List, Optional
+from typing import Callable, Iterator, List, Optional
 
 import bpy
 
+from . import cache_place
 from .alphalift_client import AlphaLiftClient
 from .frames import FrameJob, MatteCache, file_number, frame_jobs
-from .node_group import fresh_compositor
+from .node_group import fresh_compositor, is_alphalift_node
 
 _client: Optional[AlphaLiftClient] = None
 
@@ -33,12 +33,33 @@ def close_client() -> None:
         _client = None
 
 
-def cache_folder(node_name: str) -> str:
-    """Next to the .blend (alphalift_cache/<node>), or in the temp folder for unsaved files."""
-    safe = bpy.path.clean_name(node_name)
-    if bpy.data.filepath:
-        return os.path.join(os.path.dirname(bpy.data.filepath), "alphalift_cache", safe)
-    return os.path.join(tempfile.gettempdir(), "alphalift-blender", safe)
+def alphalift_nodes() -> Iterator:
+    """Every AlphaLift node of this file: in node groups (5.x compositors among them) and in 4.x
+    scenes' own compositor trees."""
+    trees = [group for group in bpy.data.node_groups if group.bl_idname == "CompositorNodeTree"]
+    trees += [scene.node_tree for scene in bpy.data.scenes if getattr(scene, "node_tree", None)]
+    for tree in trees:
+        yield from (node for node in tree.nodes if is_alphalift_node(node))
+
+
+def claim_cache(node) -> str:
+    """The node's own cache folder, after giving it a new id if its id is not its own any more."""
+    settings = node.alphalift
+    others = {other.alphalift.cache_id for other in alphalift_nodes()
+              if other.as_pointer() != node.as_pointer()}
+    if not cache_place.keeps_id(settings.cache_id, settings.cache_owner, bpy.data.filepath, others):
+        settings.cache_id = cache_place.new_id()
+        settings.cache_owner = cache_place.file_key(bpy.data.filepath)
+    try:
+        return cache_folder(node)
+    except OSError as exc:
+        raise Problem(f"AlphaLift cannot use its cache folder ({exc}); check that folder's "
+                      "permissions.") from None
+
+
+def cache_folder(node) -> str:
+    """Where the node's mattes are (alphalift_cache/<id> beside the .blend, else the user's own)."""
+    return cache_place.cache_folder(bpy.data.filepath, node.alphalift.cache_id)
 
 
 def source_image_node(node):
@@ -64,8 +85,7 @@ def plan(scene, node) -> List[FrameJob]:
                        else (settings.frame_start, settings.frame_end))
         numbers = [file_number(f, image_node.frame_start, image_node.frame_offset)
                    for f in range(first, last + 1)]
-    jobs = frame_jobs(path, kind, [n for n in numbers if n >= 1], cache_folder(node.name),
-                      settings.decontaminate)
+    jobs = frame_jobs(path, kind, [n for n in numbers if n >= 1], claim_cache(node), settings.decontaminate)
     if kind == "MOVIE":
         if not os.path.isfile(path):
             raise Problem(f"The movie {path} is missing.")
@@ -128,16 +148,22 @@ def compute(jobs: List[FrameJob], options: dict, cancelled: Callable[[], bool],
         if job.foreground:
             save["foreground"] = job.foreground
         client().remove_file(job.source, save, model=options["model"] or None, refine=options["refine"],
-                             on_progress=lambda f, _s, i=index: progress((i + f) / len(stale)))
+                             on_progress=lambda f, _s, i=index: progress((i + f) / len(stale)),
+                             overwrite=True)  # the node's own cache: a stale matte is replaced
         cache.record(job, options)
     return len(stale)
 
 
-def load_sequence(name: str, path: str, is_sequence: bool, non_color: bool):
-    image = bpy.data.images.get(name)
-    if image is None or bpy.path.abspath(image.filepath) != path:
+def load_sequence(image, name: str, path: str, is_sequence: bool, non_color: bool):
+    """``image`` (the one the Image node holds) if it shows ``path``, else a new image of it: images
+    are looked up by node, not by name, which nodes of other scenes share. Relative to a saved
+    .blend, so the mattes move with the project."""
+    path = os.path.normpath(path)
+    if image is None or os.path.normpath(bpy.path.abspath(image.filepath, library=image.library)) != path:
         image = bpy.data.images.load(path, check_existing=False)
         image.name = name
+        if bpy.data.filepath:
+            image.filepath = bpy.path.relpath(path)
     image.source = "SEQUENCE" if is_sequence else "FILE"
     if non_color:
         image.colorspace_settings.name = "Non-Color"
@@ -156,7 +182,7 @@ def wire_outputs(tree, node, jobs: List[FrameJob]) -> None:
         label = f"{node.name} {socket}"
         image_node = tree.nodes.get(label) or tree.nodes.new("CompositorNodeImage")
         image_node.name = image_node.label = label
-        image_node.image = load_sequence(label, path, is_sequence, non_color)
+        image_node.image = load_sequence(image_node.image, label, path, is_sequence, non_color)
         for attribute in ("frame_start", "frame_offset", "frame_duration", "use_cyclic"):
             if hasattr(source, attribute):
                 setattr(image_node, attribute, getattr(source, attribute))

@@ -68,12 +68,17 @@ class ALPHALIFT_OT_compute_matte(bpy.types.Operator):
         try:
             self.computed = compute(self.jobs, self.node_options, lambda: self.stop,
                                     lambda fraction: setattr(self, "fraction", fraction))
-        except (AlphaLiftClientError, OSError) as exc:
+        except AlphaLiftClientError as exc:
+            if exc.code == "cancelled":  # the worker stopped the frame it was on (Esc)
+                self.stop = True
+            else:
+                self.error = str(exc)
+        except OSError as exc:
             self.error = str(exc)
 
     def finish(self, context):
         if self.error:
-            self.report({"WARNING"} if "ancel" in self.error else {"ERROR"}, self.error)
+            self.report({"ERROR"}, self.error)
             return {"CANCELLED"}
         if self.stop:
             self.report({"WARNING"}, "Cancelled; frames already computed are kept.")

@@ -16,6 +16,10 @@ class AlphaLiftNodeSettings(bpy.types.PropertyGroup):
                                             description="Compute the scene's frames; else the range below")
     frame_start: bpy.props.IntProperty(name="Start", default=1, min=0)
     frame_end: bpy.props.IntProperty(name="End", default=250, min=0)
+    # Whose cache folder is whose (cache_place.py): given at the first Compute Matte, replaced when
+    # the node was duplicated or now lives in another file.
+    cache_id: bpy.props.StringProperty(options={"HIDDEN"})
+    cache_owner: bpy.props.StringProperty(options={"HIDDEN"})
 
     def options(self) -> dict:
         """What a matte depends on besides its source file (the cache's staleness key)."""
