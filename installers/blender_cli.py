@@ -51,8 +51,11 @@ def last_lines(done: subprocess.CompletedProcess, count: int = 4) -> str:
 
 def validation_problems(executable: str, archive: Path) -> Optional[str]:
     """What `blender --command extension validate` finds wrong with ``archive``; None if it passes."""
-    done = subprocess.run([executable, "--command", "extension", "validate", str(archive)],
-                          capture_output=True, text=True, timeout=300)
+    try:
+        done = subprocess.run([executable, "--command", "extension", "validate", str(archive)],
+                              capture_output=True, text=True, timeout=300)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"{executable} could not run it ({exc})"
     if done.returncode == 0:
         return None
     problems = [line.strip() for line in (done.stdout + done.stderr).splitlines() if "ERROR" in line]
