@@ -65,8 +65,8 @@ def flatpak_installed(target: str) -> bool:
     app = FLATPAK_IDS[target]
     home = Path.home()
     user_data = Path(os.environ.get("XDG_DATA_HOME") or home / ".local" / "share")
-    return any(folder.is_dir() for folder in (home / ".var" / "app" / app, user_data / "flatpak" / "app" / app,
-                                              SYSTEM_FLATPAK_APPS / app))
+    places = (home / ".var" / "app" / app, user_data / "flatpak" / "app" / app, SYSTEM_FLATPAK_APPS / app)
+    return any(folder.is_dir() for folder in places)
 
 
 def kritarc_for(resource_dir: Path) -> Path:

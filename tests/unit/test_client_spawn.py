@@ -7,7 +7,6 @@ test here runs a real host process (a Python running the client) and a real work
 from __future__ import annotations
 
 import ctypes
-import json
 import os
 import shutil
 import signal
@@ -50,7 +49,8 @@ def exiting_library(folder: Path) -> str:
     if compiler is None:
         return str(folder / "missing-libhost.so")
     source = folder / "libhost.c"
-    source.write_text("#include <unistd.h>\n__attribute__((constructor)) static void f(void) { _exit(97); }\n")
+    source.write_text("#include <unistd.h>\n"
+                      "__attribute__((constructor)) static void f(void) { _exit(97); }\n")
     library = folder / "libhost.so"
     subprocess.run([compiler, "-shared", "-fPIC", "-o", str(library), str(source)], check=True)
     return str(library)
@@ -130,7 +130,8 @@ def test_the_worker_exits_when_its_stdin_closes_mid_job(tiny_home, private_folde
     worker exits, rather than finishing work nobody will read (on every OS)."""
     worker = RawWorker(dict(os.environ, ALPHALIFT_TEST_PAUSE_AT="segment"))
     try:
-        worker.send({"op": "remove", "id": 1, "image": raw_image(private_folder), "options": {"model": "tiny"}})
+        worker.send({"op": "remove", "id": 1, "image": raw_image(private_folder),
+                     "options": {"model": "tiny"}})
         while (message := worker.messages.get(timeout=HANG_GUARD)).get("stage") != "segment":
             assert message is not None, "the worker died before the job started"
         worker.process.stdin.close()
@@ -146,7 +147,8 @@ def test_the_worker_environment_drops_the_host_s_python_and_loader_settings(monk
     monkeypatch.setenv("ALPHALIFT_BACKEND", "onnxruntime")
     environment = alphalift_client.worker_environment()
     assert not set(alphalift_client.HOST_ONLY_VARIABLES) & set(environment)
-    assert {"PYTHONPATH", "PYTHONHOME", "LD_PRELOAD", "LD_LIBRARY_PATH"} <= set(alphalift_client.HOST_ONLY_VARIABLES)
+    named = {"PYTHONPATH", "PYTHONHOME", "LD_PRELOAD", "LD_LIBRARY_PATH"}
+    assert named <= set(alphalift_client.HOST_ONLY_VARIABLES)
     assert environment["PYTHONNOUSERSITE"] == "1" and environment["ALPHALIFT_BACKEND"] == "onnxruntime"
 
 
@@ -172,4 +174,4 @@ def test_the_windows_job_limits_have_the_win64_layout():
     assert limits.BasicLimitInformation.offset + limits.BasicLimitInformation.size == 64
     basic = type(limits().BasicLimitInformation)
     assert basic.LimitFlags.offset == 16
-    assert json.dumps(alphalift_client.JOB_KILL_ON_CLOSE) == "8192"
+    assert alphalift_client.JOB_KILL_ON_CLOSE == 0x2000  # JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE

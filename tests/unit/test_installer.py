@@ -238,7 +238,8 @@ def test_a_flatpak_host_gets_a_self_contained_core(monkeypatch, tmp_path, argv, 
     if flatpak:
         (tmp_path / ".var/app" / flatpak).mkdir(parents=True)
     chosen = []
-    monkeypatch.setattr(install, "install_core", lambda demo, self_contained=False: chosen.append(self_contained))
+    monkeypatch.setattr(install, "install_core",
+                        lambda demo, self_contained=False: chosen.append(self_contained))
     for name in ("install_gimp", "install_krita"):
         monkeypatch.setattr(install, name, lambda dest: None)
     assert install.main(argv) == 0
@@ -249,7 +250,8 @@ FAKE_UV = """#!{python}
 import json, os, sys
 from pathlib import Path
 with open({log!r}, "a") as log:
-    log.write(json.dumps({{"args": sys.argv[1:], "install_dir": os.environ.get("UV_PYTHON_INSTALL_DIR")}}) + "\\n")
+    call = {{"args": sys.argv[1:], "install_dir": os.environ.get("UV_PYTHON_INSTALL_DIR")}}
+    log.write(json.dumps(call) + "\\n")
 if {fail!r}:
     sys.stderr.write("error: Request failed after 3 retries\\n  cause: Failed to download cpython-3.12\\n"
                      "  cause: failed to lookup address information: Name or service not known\\n")
