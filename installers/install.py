@@ -253,9 +253,10 @@ def main(argv: list[str] | None = None) -> int:
             {"core": lambda _dest: uninstall_core(), "gimp": uninstall_gimp,
              "krita": uninstall_krita, "blender": uninstall_blender}[args.target](args.dest)
         else:
-            self_contained = args.self_contained or flatpak_installed(args.target)
-            if self_contained and not args.self_contained:
-                step(f"{args.target} is installed as a Flatpak ({FLATPAK_IDS[args.target]}), whose sandbox "
+            flatpaks = [t for t in FLATPAK_IDS if args.target in (t, "core") and flatpak_installed(t)]
+            self_contained = args.self_contained or bool(flatpaks)
+            for flatpak in flatpaks if not args.self_contained else []:
+                step(f"{flatpak} is installed as a Flatpak ({FLATPAK_IDS[flatpak]}), whose sandbox "
                      "cannot run the system's Python: the core gets a self-contained one")
             install_core(args.demo, self_contained)
             if args.target == "gimp":

@@ -109,7 +109,9 @@ def install_hint() -> str:
         return INSTALL_HINT
     folder = data_dir()
     where = "xdg-data/alphalift" if folder == Path.home() / ".local" / "share" / "alphalift" else str(folder)
-    return (INSTALL_HINT + f" If it is installed, this Flatpak cannot see {folder}: run "
+    _, target = FLATPAK_TARGETS.get(flatpak_app(), ("", "gimp` or `krita"))
+    return (f"Run `python3 installers/install.py {target}` from the AlphaLift folder (outside the "
+            f"sandbox), then try again. If it is installed, this Flatpak cannot see {folder}: run "
             f"`flatpak override --user --filesystem={where} {flatpak_app() or 'APP-ID'}` and restart it.")
 
 

@@ -124,6 +124,7 @@ def test_a_missing_core_in_a_sandbox_says_how_to_let_the_app_see_it(sandbox):
         client.find_core_python()
     message = str(caught.value)
     assert "flatpak override --user --filesystem=" in message and "org.gimp.GIMP" in message
+    assert "installers/install.py gimp" in message, "`install.py core` alone would not know of the Flatpak"
     assert "\n" not in message
 
 

@@ -231,6 +231,7 @@ def test_flatpak_installs_are_detected(monkeypatch, tmp_path, target, where):
     (["gimp"], None, False),
     (["krita"], "org.gimp.GIMP", False),  # GIMP's Flatpak does not make Krita's core self-contained
     (["core", "--self-contained"], None, True),
+    (["core"], "org.kde.krita", True),  # the core that Flatpak Krita will find
 ])
 def test_a_flatpak_host_gets_a_self_contained_core(monkeypatch, tmp_path, argv, flatpak, expected):
     home_on(monkeypatch, "linux", tmp_path)
