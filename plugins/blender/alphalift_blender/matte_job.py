@@ -26,6 +26,11 @@ def client() -> AlphaLiftClient:
     return _client
 
 
+def worker_defaults() -> dict:
+    """The default model and its licence as the worker reported them; {} before any worker ran."""
+    return _client.defaults if _client is not None else {}
+
+
 def close_client() -> None:
     global _client
     if _client is not None:

@@ -152,23 +152,22 @@ class ALPHALIFT_OT_image_remove_background(bpy.types.Operator):
             return {"CANCELLED"}
         pixels = np.empty(width * height * 4, np.float32)
         image.pixels.foreach_get(pixels)
-        rows = pixels.reshape(height, width, 4)[::-1]  # Blender stores rows bottom-up
         manager = context.window_manager
         manager.progress_begin(0, 100)
         try:
-            result = client().remove(np.ascontiguousarray(rows).astype("<f4").tobytes(), width, height,
+            # Blender's own layout both ways: rows bottom-up, float RGBA with the matte as alpha.
+            result = client().remove(pixels.astype("<f4", copy=False).tobytes(), width, height,
                                      "RGBAF", model=self.model or None, refine=self.refine,
                                      foreground=True, alpha_format="F32", linear=image.is_float,
+                                     flip=True, foreground_format="RGBAF", foreground_alpha="matte",
                                      on_progress=lambda f, _s: manager.progress_update(int(f * 100)))
         except AlphaLiftClientError as exc:
             self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}
         finally:
             manager.progress_end()
-        colours = np.frombuffer(result.foreground, np.uint8).reshape(height, width, 3) / 255.0
-        alpha = np.frombuffer(result.alpha, "<f4").reshape(height, width, 1)
         cutout = bpy.data.images.new(f"{image.name} (AlphaLift)", width, height, alpha=True)
-        cutout.pixels.foreach_set(np.dstack([colours, alpha])[::-1].astype(np.float32).ravel())
+        cutout.pixels.foreach_set(np.frombuffer(result.foreground, "<f4"))
         cutout.update()
         if space is not None and hasattr(space, "image"):
             space.image = cutout

@@ -5,8 +5,8 @@ import bpy
 class AlphaLiftNodeSettings(bpy.types.PropertyGroup):
     model: bpy.props.StringProperty(
         name="Model", default="",
-        description="Segmentation model from AlphaLift's catalogue (empty: the default, ISNet by "
-                    "IMG.LY, licence AGPL-3.0). `alphalift models list` shows them all")
+        description="Segmentation model from AlphaLift's catalogue (empty: the default, named with "
+                    "its licence in this panel). `alphalift models list` shows them all")
     refine: bpy.props.BoolProperty(name="Refine Edges", default=True,
                                    description="Alpha matting for hair, fur and soft edges")
     decontaminate: bpy.props.BoolProperty(

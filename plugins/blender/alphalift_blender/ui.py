@@ -2,7 +2,15 @@
 Image > Remove Background in the Image Editor."""
 import bpy
 
+from .matte_job import worker_defaults
 from .node_group import is_alphalift_node
+
+
+def default_model_caption(defaults: dict) -> str:
+    """The worker's default model and its licence, once a worker has answered (a panel never waits)."""
+    if not defaults:
+        return "Default model: shown after the first Compute Matte"
+    return f"Default model: {defaults.get('model')} ({defaults.get('licence')})"
 
 
 class ALPHALIFT_PT_node(bpy.types.Panel):
@@ -29,7 +37,7 @@ class ALPHALIFT_PT_node(bpy.types.Panel):
             row.prop(settings, "frame_start")
             row.prop(settings, "frame_end")
         layout.operator("alphalift.compute_matte", icon="IMAGE_ALPHA").node_name = node.name
-        layout.label(text="Default model: ISNet by IMG.LY, AGPL-3.0")
+        layout.label(text=default_model_caption(worker_defaults()))
 
 
 def draw_add_menu(self, context):
