@@ -13,6 +13,15 @@ python3 -c 'import venv, ensurepip' 2>/dev/null || need_apt+=(python3-venv)
 if ((${#need_apt[@]})); then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"
 fi
+# Tools some tests need to see for themselves (they skip, saying so, without them): strace proves no
+# telemetry leaves the machine, bubblewrap emulates a Flatpak sandbox.
+want_apt=()
+command -v strace >/dev/null || want_apt+=(strace)
+command -v bwrap >/dev/null || want_apt+=(bubblewrap)
+if ((${#want_apt[@]})) && [ "$(id -u)" = 0 ]; then
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${want_apt[@]}"; } ||
+    echo "test.sh: could not install ${want_apt[*]}; the tests that need them will skip" >&2
+fi
 
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
 "$venv/bin/python" -m pip install --quiet --upgrade pip
