@@ -9,9 +9,10 @@ The photos are the dataset's first ``--count`` images (``image/*``), as they are
 ``--size`` (saved as JPEG, quality 92). Each configuration is the real CLI in its own process,
 into an empty folder, timed wall clock from start to exit (model load and, for Ray, starting a
 local cluster included). Reported per configuration: images/s over the whole run, images/s
-in steady state (from the first image finished to the last, by the manifest's timestamps), the
+in steady state (from the first output written to the last, by their modification times), the
 mean seconds one image took in its worker, and the peak RSS of each process holding the model
-(the CLI for remove/local, each Ray actor). Skips cleanly when the dataset is absent.
+(the CLI for remove/local, each Ray actor), and the load average when it ended (the machine
+may be shared). Skips cleanly when the dataset is absent.
 """
 from __future__ import annotations
 
@@ -24,7 +25,6 @@ import sys
 import tempfile
 import threading
 import time
-from datetime import datetime
 from pathlib import Path
 
 CONFIGS = {
@@ -98,13 +98,13 @@ def run(name: str, source: Path, dest: Path, images: int, extra: list[str]) -> d
               "cli_peak_rss_gb": round(usage.ru_maxrss * 1024 / 1e9, 2)}  # KiB on Linux
     if actors.peaks:
         result["actor_peak_rss_gb"] = round(max(actors.peaks.values()) / 1e9, 2)
+    finished = sorted(p.stat().st_mtime for p in dest.rglob("*.png"))
+    if len(finished) > 1 and finished[-1] > finished[0]:
+        result["steady_images_per_s"] = round((len(finished) - 1) / (finished[-1] - finished[0]), 3)
+    result["load_avg_1m_at_end"] = os.getloadavg()[0]
     manifest = dest / "alphalift-manifest.jsonl"
     if manifest.exists():
         rows = [json.loads(line) for line in manifest.read_text().splitlines()]
-        finished = sorted(datetime.fromisoformat(row["finished"].replace("Z", "+00:00")).timestamp()
-                          for row in rows)
-        if len(finished) > 1 and finished[-1] > finished[0]:
-            result["steady_images_per_s"] = round((len(finished) - 1) / (finished[-1] - finished[0]), 3)
         result["mean_image_s"] = round(sum(row["seconds"] for row in rows) / len(rows), 3)
         result["workers"] = len({row["worker"] for row in rows})
     print(json.dumps(result), flush=True)

@@ -176,3 +176,9 @@ def test_a_worker_killed_mid_job_and_every_output_once_and_whole(cluster, tmp_pa
     final = rows(dest)
     assert len(final) == count and {row["status"] for row in final} == {"ok"}
     assert len({row["worker"] for row in final}) >= 2, "the killed actor's work went elsewhere"
+
+    again = subprocess.run([sys.executable, "-m", "alphalift", "batch", str(source), str(dest),
+                            "--model", "tiny", "--engine", "ray", "--ray-address", "127.0.0.1:9"],
+                           env=cluster, capture_output=True, text=True)
+    assert again.returncode == 0, again.stderr
+    assert f"{count} images: 0 cut out, {count} skipped" in again.stdout, "done without Ray at all"

@@ -83,8 +83,9 @@ def run(request: Request, warn=print) -> Tally:
                 for item, name in zip(items, output_names([item.relative for item in items]))]
         manifest = Manifest(dest_store, dest_store.join(dest, MANIFEST_NAME))
         tally = Tally(total=len(jobs))
+        counted: set[str] = set()
 
-        def record(row: Row, counted: set[str] = set()) -> None:
+        def record(row: Row) -> None:
             if row.input in counted:  # a retried task's second report of one image
                 return
             counted.add(row.input)

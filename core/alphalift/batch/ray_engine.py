@@ -75,6 +75,7 @@ def connect(ray, address: str | None) -> None:
     kwargs = {"runtime_env": {"env_vars": env},
               "logging_level": logging.INFO if verbose else logging.ERROR,
               "log_to_driver": verbose, "ignore_reinit_error": True}
+    address = address or os.environ.get("RAY_ADDRESS")
     if address:
         kwargs["address"] = address
     else:
