@@ -182,3 +182,12 @@ def test_a_worker_killed_mid_job_and_every_output_once_and_whole(cluster, tmp_pa
                            env=cluster, capture_output=True, text=True)
     assert again.returncode == 0, again.stderr
     assert f"{count} images: 0 cut out, {count} skipped" in again.stdout, "done without Ray at all"
+
+
+def test_gpus_per_worker_reaches_ray_and_a_cluster_without_gpus_says_so(cluster, tmp_path):
+    draw(tmp_path / "in" / "a.png", (40, 30))
+    result = batch(cluster, str(tmp_path / "in"), str(tmp_path / "out"), *TINY, "--gpus-per-worker", "1")
+    assert result.returncode == 1
+    assert result.stderr.endswith("alphalift: error: 1 workers with --gpus-per-worker 1 need 1 GPUs; "
+                                  "the Ray cluster has 0. Start Ray on nodes with GPUs (`ray status` "
+                                  "lists them), or lower --workers / --gpus-per-worker.\n"), result.stderr

@@ -193,12 +193,16 @@ def test_uris_through_pyarrow(tiny_home, shoot, tmp_path):
     assert "3 images: 0 cut out, 3 skipped" in again.stdout, again.stderr
 
 
-def test_engine_ray_without_ray_says_how_to_install(tiny_home, shoot, tmp_path):
-    blocker = tmp_path / "no-ray"
-    (blocker / "ray").mkdir(parents=True)
-    (blocker / "ray" / "__init__.py").write_text("raise ImportError('ray is not installed')\n")
-    result = run_cli("batch", str(shoot), str(tmp_path / "dest"), *TINY, "--engine", "ray",
-                     env={"PYTHONPATH": os.pathsep.join([str(blocker), *sys.path])})
+def test_without_the_ray_extra_local_works_and_ray_says_how_to_install(tiny_home, shoot, tmp_path):
+    blocker = tmp_path / "no-extra"
+    for name in ("ray", "pyarrow", "pandas"):
+        (blocker / name).mkdir(parents=True)
+        (blocker / name / "__init__.py").write_text(f"raise ImportError('{name} is not installed')\n")
+    env = {"PYTHONPATH": os.pathsep.join([str(blocker), *sys.path])}
+    local = run_cli("batch", str(shoot), str(tmp_path / "local"), *TINY, env=env)
+    assert local.returncode == 0, local.stderr
+    assert "3 images: 3 cut out" in local.stdout
+    result = run_cli("batch", str(shoot), str(tmp_path / "dest"), *TINY, "--engine", "ray", env=env)
     assert result.returncode == 1
     assert result.stderr == ("alphalift: error: --engine ray needs Ray, which is not installed. "
                              "Install it into AlphaLift's environment with: pip install "

@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import json
 
+import pytest
+
 from alphalift.batch.listing import translate
 from alphalift.batch.manifest import Manifest, Row
 from alphalift.batch.naming import output_names
@@ -12,6 +14,7 @@ from alphalift.batch.progress import Progress
 from alphalift.batch.ray_engine import pool_shape
 from alphalift.batch.engine import EngineOptions
 from alphalift.batch.storage import LocalStore
+from alphalift.errors import AlphaLiftError
 
 
 def test_glob_translation():
@@ -66,6 +69,8 @@ def test_progress_bar_shows_images_per_second_and_time_left():
 def test_ray_pool_shape():
     assert pool_shape({"CPU": 32.0}, 4, EngineOptions()) == (4, 8.0), "one actor a node"
     assert pool_shape({"CPU": 2.0}, 1, EngineOptions(workers=2)) == (2, 1.0)
-    assert pool_shape({"CPU": 3.0}, 1, EngineOptions(workers=5)) == (5, 1.0)
+    assert pool_shape({"CPU": 3.0}, 1, EngineOptions(workers=5)) == (5, 0.6), "all five fit"
     assert pool_shape({"CPU": 160.0, "GPU": 10.0}, 10, EngineOptions(gpus_per_worker=1)) == (10, 16.0)
     assert pool_shape({"CPU": 16.0, "GPU": 1.0}, 1, EngineOptions(gpus_per_worker=0.5)) == (2, 8.0)
+    with pytest.raises(AlphaLiftError, match="need 2 GPUs; the Ray cluster has 1"):
+        pool_shape({"CPU": 16.0, "GPU": 1.0}, 1, EngineOptions(workers=2, gpus_per_worker=1))

@@ -105,14 +105,21 @@ def quiet_backend_logs() -> None:
 def pool_shape(resources: dict, nodes: int, options: EngineOptions) -> tuple[int, float]:
     """Actors and CPUs per actor: by default one actor a node (the model uses all its cores)
     or one a GPU share; CPUs split evenly between the actors."""
-    cpus = float(resources.get("CPU", 1))
+    cpus, gpus = float(resources.get("CPU", 1)), float(resources.get("GPU", 0))
     if options.workers:
         workers = options.workers
     elif options.gpus_per_worker:
-        workers = max(1, int(resources.get("GPU", 0) // options.gpus_per_worker))
+        workers = max(1, int(gpus // options.gpus_per_worker))
     else:
         workers = max(1, nodes)
-    return workers, max(1.0, float(math.floor(cpus / workers)))
+    if options.gpus_per_worker and workers * options.gpus_per_worker > gpus:
+        raise AlphaLiftError(f"{workers} workers with --gpus-per-worker {options.gpus_per_worker:g} "
+                             f"need {workers * options.gpus_per_worker:g} GPUs; the Ray cluster "
+                             f"has {gpus:g}.",
+                             "Start Ray on nodes with GPUs (`ray status` lists them), or lower "
+                             "--workers / --gpus-per-worker.")
+    share = cpus / workers  # whole cores where there are enough, else a fair fraction
+    return workers, float(math.floor(share)) if share >= 1 else round(share, 3)
 
 
 class RayEngine:
@@ -141,7 +148,7 @@ class RayEngine:
         from ..engine import thread_count
 
         # --threads / ALPHALIFT_THREADS, else the actor's share of its node's cores
-        threads = thread_count(settings.threads) or (int(cpus) if not options.gpus_per_worker else None)
+        threads = thread_count(settings.threads) or (max(1, int(cpus)) if not options.gpus_per_worker else None)
         plain = {**asdict(settings), "threads": threads}
         items = [{"input": job.input, "output": job.output} for job in jobs]
         blocks = min(MAX_BLOCKS, math.ceil(len(items) / BATCH))
