@@ -51,7 +51,7 @@ def test_manifest_survives_a_torn_last_line_and_keeps_the_latest_row(tmp_path):
 
 def test_progress_bar_shows_images_per_second_and_time_left():
     stream = io.StringIO()
-    with Progress(total=0, stream=stream, force=True) as progress:
+    with Progress(stream=stream, force=True) as progress:
         progress.start(3)
         for _ in range(3):
             progress.advance()
@@ -60,7 +60,7 @@ def test_progress_bar_shows_images_per_second_and_time_left():
     assert "3/3" in text and "images/s" in text and " left" in text
     assert "alphalift: error: /in/x.png: broken\n" in text
     quiet = io.StringIO()
-    with Progress(total=0, stream=quiet) as progress:  # not a terminal: no bar
+    with Progress(stream=quiet) as progress:  # not a terminal: no bar
         progress.start(3)
         progress.advance()
     assert quiet.getvalue() == ""

@@ -70,7 +70,28 @@ def options_of(request: Request, model_sha256: str, model_name: str) -> dict:
             "refine": s.refine, "bg": list(s.background) if s.background else None}
 
 
-def run(request: Request, warn=print) -> Tally:
+class Recorder:
+    """Where every row goes: the manifest, the counts, the progress bar and, for a failure, one
+    line on stderr. A second row for one input (a retried Ray task) is dropped."""
+
+    def __init__(self, manifest: Manifest, tally: Tally, progress: Progress, options: dict) -> None:
+        self.manifest, self.tally, self.progress, self.options = manifest, tally, progress, options
+        self.seen: set[str] = set()
+
+    def __call__(self, row: Row) -> None:
+        if row.input in self.seen:
+            return
+        self.seen.add(row.input)
+        row.options = self.options
+        self.manifest.record(row)
+        self.tally.add(row)
+        if row.status == "failed":
+            self.progress.write(f"alphalift: error: {row.reason}")
+        if row.status != "skipped":
+            self.progress.advance()
+
+
+def run(request: Request) -> Tally:
     """Run the whole job; every input gets a manifest row. Returns the counts."""
     from ..models import ModelStore
 
@@ -83,23 +104,10 @@ def run(request: Request, warn=print) -> Tally:
                 for item, name in zip(items, output_names([item.relative for item in items]))]
         manifest = Manifest(dest_store, dest_store.join(dest, MANIFEST_NAME))
         tally = Tally(total=len(jobs))
-        counted: set[str] = set()
-
-        def record(row: Row) -> None:
-            if row.input in counted:  # a retried task's second report of one image
-                return
-            counted.add(row.input)
-            row.options = options
-            manifest.record(row)
-            tally.add(row)
-            if row.status == "failed":
-                progress.write(f"alphalift: error: {row.reason}")
-            if row.status != "skipped":
-                progress.advance()
-
         unwritable = _unwritable(dest_store, jobs, items)
-        todo = []
-        with Progress(total=0) as progress:
+        with Progress() as progress:
+            record = Recorder(manifest, tally, progress, options)
+            todo = []
             for job in jobs:
                 if job.output in unwritable:
                     record(Row(job.input, job.output, "failed", reason=unwritable[job.output]))
@@ -109,7 +117,7 @@ def run(request: Request, warn=print) -> Tally:
                     todo.append(job)
             progress.start(len(todo))
             try:
-                if todo:
+                if todo:  # nothing left to do: no model loaded, no cluster joined
                     engine_named(request.engine).run(todo, request.settings,
                                                      request.engine_options, record)
             finally:

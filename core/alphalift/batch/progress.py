@@ -7,18 +7,16 @@ from typing import TextIO
 
 
 class Progress:
-    def __init__(self, total: int, stream: TextIO | None = None, force: bool = False) -> None:
+    def __init__(self, stream: TextIO | None = None, force: bool = False) -> None:
         self.stream = stream or sys.stderr
         self.shown = force or self.stream.isatty()
         self.bar = None
-        self.total = total
 
     def __enter__(self) -> "Progress":
         return self
 
     def start(self, total: int) -> None:
         """Show the bar once the work left is known (skipped images do not count)."""
-        self.total = total
         if self.shown and total:
             from tqdm import tqdm
 
