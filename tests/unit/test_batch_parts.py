@@ -74,3 +74,15 @@ def test_ray_pool_shape():
     assert pool_shape({"CPU": 16.0, "GPU": 1.0}, 1, EngineOptions(gpus_per_worker=0.5)) == (2, 8.0)
     with pytest.raises(AlphaLiftError, match="need 2 GPUs; the Ray cluster has 1"):
         pool_shape({"CPU": 16.0, "GPU": 1.0}, 1, EngineOptions(workers=2, gpus_per_worker=1))
+
+
+def test_uris_share_one_filesystem_per_bucket_and_keep_their_paths(tmp_path):
+    pytest.importorskip("pyarrow", reason="URIs are read through pyarrow (alphalift[ray])")
+    from alphalift.batch.storage import locate
+
+    (tmp_path / "a.png").write_bytes(b"1234")
+    first, path = locate((tmp_path / "a.png").as_uri())
+    second, folder = locate(tmp_path.as_uri() + "/")
+    assert first is second, "one filesystem for every file of a root"
+    assert path == str(tmp_path / "a.png") and folder == str(tmp_path)
+    assert first.stat(path).size == 4 and first.uri(path) == (tmp_path / "a.png").as_uri()

@@ -7,6 +7,7 @@ disk, a single upload (the object appears whole or not at all) on object storage
 """
 from __future__ import annotations
 
+import functools
 import os
 import posixpath
 import re
@@ -160,14 +161,31 @@ def locate(text: str) -> tuple[Store, str]:
     if not match:
         store = LocalStore()
         return store, store.absolute(text)
+    rest = text[match.end():]
+    root, slash, path = rest.partition("/")
+    if "?" in text:  # options in the query: pyarrow reads them each time
+        store, base = _open(text, match["scheme"])
+        return store, base.rstrip("/") or "/"
+    store, base = _root(f"{match['scheme']}://{root}", match["scheme"])
+    joined = f"{base.rstrip('/')}/{path}" if slash else base
+    return store, joined.rstrip("/") or "/"
+
+
+@functools.lru_cache(maxsize=64)
+def _root(root: str, scheme: str) -> tuple[ArrowStore, str]:
+    """One filesystem per bucket or host (creating one resolves credentials: slow at scale)."""
+    return _open(root, scheme)
+
+
+def _open(text: str, scheme: str) -> tuple[ArrowStore, str]:
     try:
         from pyarrow import fs
     except ImportError:
         raise InputError(f"{text}: reading URIs needs pyarrow, which is not installed.",
                          "Install it with: pip install 'alphalift[ray]' (or pass a local path).") from None
     try:
-        filesystem, path = fs.FileSystem.from_uri(text)
+        filesystem, path = fs.FileSystem.from_uri(text + "/" if text.endswith("://") else text)
     except (ValueError, OSError) as exc:
         raise InputError(f"{text}: pyarrow cannot open this URI ({exc}).",
                          "Check the scheme, the bucket and your credentials.") from None
-    return ArrowStore(filesystem, match["scheme"].lower()), path.rstrip("/") or "/"
+    return ArrowStore(filesystem, scheme.lower()), path
