@@ -1,7 +1,7 @@
 """Where each pixel of a frame was in the frame before, and how far that can be trusted.
 
-Dense optical flow (OpenCV's DIS) from the new frame back to the previous one, on grey frames at
-most ``flow_side`` pixels wide (flow is smooth; a 4K frame costs what a 960 px one does). Trust per
+Dense optical flow (OpenCV's DIS) from the new frame back to the previous one, on one channel
+(the shot's principal colour axis: colour_axis) at most ``flow_side`` pixels wide (flow is smooth; a 4K frame costs what a 960 px one does). Trust per
 pixel is how well the warped previous frame explains the new one: the residual after warping, with
 the exposure drift between the frames taken out by one gain, measured against the frame's own noise
 level. Where most of the frame is unexplained the previous frame is no evidence at all (a cut, a
@@ -19,6 +19,8 @@ from .deps import cv2_module
 @dataclass(frozen=True)
 class MotionSettings:
     flow_side: int = 960  # long side of the frames the flow is computed on
+    finest_scale: int = 0  # DIS's finest pyramid level: 0 is full resolution (1 halves it)
+    colour_axis: bool = True  # flow on the shot's principal colour axis (False: on luma)
     residual_window: int = 5  # the residual is averaged over this many pixels square
     noise_multiple: float = 3.0  # residuals this many times the frame's typical one lose trust
     residual_floor: float = 0.02  # ...but never below this (grey levels in [0, 1])
@@ -41,10 +43,30 @@ class Motion:
                          cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
-def grey(rgb: np.ndarray) -> np.ndarray:
-    """Luma of an HxWx3 uint8 frame, uint8 (what the flow reads)."""
-    weights = np.asarray([0.299, 0.587, 0.114], np.float32)
-    return np.clip(rgb.astype(np.float32) @ weights + 0.5, 0, 255).astype(np.uint8)
+LUMA = (np.asarray([0.299, 0.587, 0.114], np.float32), np.full(3, 128.0, np.float32))  # Y' itself
+
+
+def colour_axis(rgb: np.ndarray, samples: int = 20000) -> tuple[np.ndarray, np.ndarray]:
+    """The frame's principal colour direction (unit RGB vector) and mean colour.
+
+    The flow reads one channel. Luma alone misses a subject that differs from its backdrop in hue
+    more than in brightness (red on blue can have the same luma); the direction along which the
+    shot's colours vary most keeps whichever contrast the frame has (usually close to luma)."""
+    pixels = rgb.reshape(-1, 3)
+    step = max(1, len(pixels) // samples)
+    sample = pixels[::step].astype(np.float32)
+    mean = sample.mean(0)
+    _, vectors = np.linalg.eigh(np.cov((sample - mean).T) + np.eye(3, dtype=np.float32) * 1e-3)
+    axis = vectors[:, -1].astype(np.float32)
+    if axis.sum() < 0:  # brighter reads brighter, as in luma
+        axis = -axis
+    return axis, mean.astype(np.float32)
+
+
+def project(rgb: np.ndarray, axis: np.ndarray, mean: np.ndarray) -> np.ndarray:
+    """uint8 HxW: the frame's colours along ``axis``, centred on ``mean``."""
+    values = (rgb.astype(np.float32) - mean) @ axis + 128.0
+    return np.clip(values + 0.5, 0, 255).astype(np.uint8)
 
 
 class MotionEstimator:
@@ -54,7 +76,9 @@ class MotionEstimator:
         cv2 = cv2_module()
         self.settings = settings
         self._flow = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+        self._flow.setFinestScale(settings.finest_scale)
         self._previous: np.ndarray | None = None
+        self._axis: tuple[np.ndarray, np.ndarray] = (np.ones(3, np.float32) / np.sqrt(3), np.zeros(3, np.float32))
         self._size: tuple[int, int] | None = None
         self.last_cut = False  # whether the latest step found the frames unrelated
 
@@ -67,21 +91,29 @@ class MotionEstimator:
         height, width = rgb.shape[:2]
         scale = min(1.0, self.settings.flow_side / max(height, width))
         small_size = (max(8, round(width * scale)), max(8, round(height * scale)))
-        small = grey(rgb)
-        if small_size != (width, height):
-            small = cv2.resize(small, small_size, interpolation=cv2.INTER_AREA)
-        previous, self._previous = self._previous, small
+        small_rgb = rgb if small_size == (width, height) else cv2.resize(
+            rgb, small_size, interpolation=cv2.INTER_AREA)
         same_shape = self._size == (width, height)
         self._size = (width, height)
         self.last_cut = False
-        if previous is None or not same_shape:
+        if self._previous is None or not same_shape:
+            self._start(small_rgb)
             return None
+        small = project(small_rgb, *self._axis)
+        previous, self._previous = self._previous, small
         flow = self._flow.calc(small, previous, None)
         trust_small, cut = self._trust(small, previous, flow)
         if cut:
             self.last_cut = True
+            self._start(small_rgb)  # the new shot's own colours
             return None
         return self._full_size(flow, trust_small, (width, height))
+
+    def _start(self, small_rgb: np.ndarray) -> None:
+        """A shot begins: the colour axis the flow reads for the rest of it (kept fixed, so two
+        frames are always compared in the same terms)."""
+        self._axis = colour_axis(small_rgb) if self.settings.colour_axis else LUMA
+        self._previous = project(small_rgb, *self._axis)
 
     def _trust(self, frame: np.ndarray, previous: np.ndarray, flow: np.ndarray) -> tuple[np.ndarray, bool]:
         cv2 = cv2_module()

@@ -164,7 +164,8 @@ class ShotRun:
         """An earlier run's frame: into the movie as written; recomputed unsaved when the next
         frame is missing, so the temporal method goes on from it."""
         target = self.shot.target(frame.index)
-        if frame.image is not None and not self.kept(frame.index + 1):
+        last = self.shot.total is not None and frame.index + 1 >= self.shot.total
+        if frame.image is not None and not last and not self.kept(frame.index + 1):
             try:
                 self.runner.cut(frame.image)
             except AlphaLiftError:

@@ -28,8 +28,8 @@ from .motion import Motion, MotionEstimator, MotionSettings
 class TemporalSettings:
     motion: MotionSettings = field(default_factory=MotionSettings)
     probability_history: float = 0.6  # weight of the past probability where fully trusted
-    alpha_history: float = 0.6  # weight of the past alpha where fully trusted
-    disagreement: float = 0.5  # estimates this far apart (in alpha) take nothing from the past
+    alpha_history: float = 0.3  # weight of the past alpha where fully trusted
+    disagreement: float = 0.2  # estimates this far apart (in alpha) take nothing from the past
 
 
 class TemporalFilter:
