@@ -3,7 +3,7 @@
 with the local engine and with Ray (1 and 2 actors), on the same photos and the real model.
 
     python benchmarks/batch.py ../shared/datasets/ecssd-dev [--count 200] [--size 1920x1080]
-                               [--configs remove,local,ray1,ray2]
+                               [--configs remove,local,ray1,ray2] [--rounds 1]
 
 The photos are the dataset's first ``--count`` images (``image/*``), as they are or resized to
 ``--size`` (saved as JPEG, quality 92). Each configuration is the real CLI in its own process,
@@ -82,7 +82,8 @@ class ActorMemory:
                     continue
 
 
-def run(name: str, source: Path, dest: Path, images: int, extra: list[str]) -> dict:
+def run(name: str, source: Path, dest: Path, extra: list[str]) -> dict:
+    """One configuration on one folder of photos, in its own process."""
     command = [sys.executable, "-m", "alphalift",
                *(part.format(src=source, dest=dest) for part in CONFIGS[name]), *extra]
     with ActorMemory() as actors:
@@ -90,25 +91,36 @@ def run(name: str, source: Path, dest: Path, images: int, extra: list[str]) -> d
         process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         _, status, usage = os.wait4(process.pid, 0)
         wall = time.perf_counter() - start
-        stdout, stderr = process.stdout.read(), process.stderr.read()
+        stderr = process.stderr.read()
     if status != 0:
         raise SystemExit(f"{name} failed ({status}): {stderr[-2000:]}")
-    result = {"config": name, "images": images, "wall_s": round(wall, 1),
-              "images_per_s": round(images / wall, 3),
-              "cli_peak_rss_gb": round(usage.ru_maxrss * 1024 / 1e9, 2)}  # KiB on Linux
-    if actors.peaks:
-        result["actor_peak_rss_gb"] = round(max(actors.peaks.values()) / 1e9, 2)
     finished = sorted(p.stat().st_mtime for p in dest.rglob("*.png"))
-    if len(finished) > 1 and finished[-1] > finished[0]:
-        result["steady_images_per_s"] = round((len(finished) - 1) / (finished[-1] - finished[0]), 3)
-    result["load_avg_1m_at_end"] = os.getloadavg()[0]
+    result = {"config": name, "images": len(finished), "wall_s": round(wall, 2),
+              "span_s": round(finished[-1] - finished[0], 2) if finished else 0.0,
+              "cli_peak_rss_gb": round(usage.ru_maxrss * 1024 / 1e9, 2),  # ru_maxrss: KiB on Linux
+              "actor_peak_rss_gb": round(max(actors.peaks.values()) / 1e9, 2) if actors.peaks else None,
+              "load_avg_1m_at_end": os.getloadavg()[0]}
     manifest = dest / "alphalift-manifest.jsonl"
     if manifest.exists():
         rows = [json.loads(line) for line in manifest.read_text().splitlines()]
-        result["mean_image_s"] = round(sum(row["seconds"] for row in rows) / len(rows), 3)
+        result["image_s_sum"] = round(sum(row["seconds"] for row in rows), 2)
         result["workers"] = len({row["worker"] for row in rows})
     print(json.dumps(result), flush=True)
     return result
+
+
+def summarise(runs: list[dict]) -> dict:
+    """A configuration over all rounds: images/s over the whole runs (start-up included) and in
+    steady state (first output to last, in each round)."""
+    images = sum(r["images"] for r in runs)
+    steady = sum(r["images"] - 1 for r in runs) / max(sum(r["span_s"] for r in runs), 1e-9)
+    peaks = [r["actor_peak_rss_gb"] or r["cli_peak_rss_gb"] for r in runs]
+    return {"config": runs[0]["config"], "images": images,
+            "wall_s": round(sum(r["wall_s"] for r in runs), 1),
+            "images_per_s": round(images / sum(r["wall_s"] for r in runs), 3),
+            "steady_images_per_s": round(steady, 3),
+            "peak_rss_per_worker_gb": max(peaks),
+            "load_avg": [r["load_avg_1m_at_end"] for r in runs]}
 
 
 def main() -> int:
@@ -117,6 +129,9 @@ def main() -> int:
     parser.add_argument("--count", type=int, default=200)
     parser.add_argument("--size", help="resize every photo to WxH (e.g. 1920x1080)")
     parser.add_argument("--configs", default="remove,local,ray1,ray2")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="split the photos into this many parts and run every configuration on "
+                             "each in turn (order rotated), so a shared machine's load falls on all alike")
     parser.add_argument("--model", help="another model than the default (e.g. a small one to try the script)")
     args = parser.parse_args()
     if not (args.dataset / "image").is_dir():
@@ -130,21 +145,37 @@ def main() -> int:
             print("note: Ray is not installed (pip install 'alphalift[ray]'); its configurations skipped")
             names = [name for name in names if not name.startswith("ray")]
     size = tuple(int(v) for v in args.size.lower().split("x")) if args.size else None
+    extra = ["--model", args.model] if args.model else []
+    runs: dict[str, list[dict]] = {name: [] for name in names}
     with tempfile.TemporaryDirectory(prefix="alphalift-bench-batch-") as work:
-        source = Path(work) / "photos"
-        images = prepare(args.dataset, args.count, size, source)
-        print(json.dumps({"photos": images, "size": args.size or "as in the dataset",
+        photos = Path(work) / "photos"
+        count = prepare(args.dataset, args.count, size, photos)
+        parts, every = [], sorted(photos.iterdir())
+        for index in range(args.rounds):
+            part = Path(work) / f"part{index}"
+            part.mkdir()
+            for photo in every[index::args.rounds]:
+                photo.rename(part / photo.name)
+            parts.append(part)
+        print(json.dumps({"photos": count, "rounds": args.rounds, "size": args.size or "as in the dataset",
                           "cpus": os.cpu_count(), "home": os.environ.get("ALPHALIFT_HOME", "default")}))
-        extra = ["--model", args.model] if args.model else []
-        results = [run(name, source, Path(work) / f"out-{name}", images, extra) for name in names]
-    by_name = {result["config"]: result for result in results}
-    if "remove" in by_name and "local" in by_name:
-        print(f"local / remove throughput: {by_name['local']['images_per_s'] / by_name['remove']['images_per_s']:.2f}x")
-    if "local" in by_name and "ray1" in by_name:
-        local, ray1 = by_name["local"], by_name["ray1"]
-        print(f"ray1 / local throughput: {ray1['images_per_s'] / local['images_per_s']:.2f}x; "
-              f"Ray's overhead per image: {(ray1['wall_s'] - local['wall_s']) / images:.3f} s "
-              f"(whole run), {1 / ray1.get('steady_images_per_s', 1) - 1 / local.get('steady_images_per_s', 1):.3f} s (steady state)")
+        for index, part in enumerate(parts):
+            order = names[index % len(names):] + names[:index % len(names)]
+            for name in order:
+                runs[name].append(run(name, part, Path(work) / f"out-{name}-{index}", extra))
+    summary = {name: summarise(results) for name, results in runs.items()}
+    for line in summary.values():
+        print(json.dumps(line))
+    if "remove" in summary and "local" in summary:
+        remove, local = summary["remove"], summary["local"]
+        print(f"local / remove: {local['images_per_s'] / remove['images_per_s']:.2f}x whole runs, "
+              f"{local['steady_images_per_s'] / remove['steady_images_per_s']:.2f}x steady state")
+    if "local" in summary and "ray1" in summary:
+        local, ray1 = summary["local"], summary["ray1"]
+        print(f"ray1 / local: {ray1['images_per_s'] / local['images_per_s']:.2f}x whole runs, "
+              f"{ray1['steady_images_per_s'] / local['steady_images_per_s']:.2f}x steady state; "
+              f"Ray's overhead per image: {(ray1['wall_s'] - local['wall_s']) / count:.3f} s over whole "
+              f"runs, {1 / ray1['steady_images_per_s'] - 1 / local['steady_images_per_s']:.3f} s in steady state")
     return 0
 
 
