@@ -11,6 +11,8 @@ still queued or running):
     {"id": 9, "op": "remove", "image": {"file": P}, "options": {..., "save": {"mask": P2, "foreground": P3},
                                                                "overwrite": false}}
         an encoded image file in, PNG files out (any of mask, foreground, rgba); replies "saved"
+    Either kind may add "sequence": {"id": S, "frame": N, "start": false} to its options: frame N
+        of the shot S, cut with temporal smoothing (see Sequence sessions below).
     {"id": 8, "op": "download", "model": NAME}
     {"id": 7, "op": "cancel"}
     {"op": "shutdown"}
@@ -24,6 +26,9 @@ Replies:
     {"id": 7, "ok": true, "width": W, "height": H, "alpha": {"path": P, "format": "L8"},
      "foreground": {"path": P, "format": "RGB8", "alpha": "opaque"}}
     or {"id": 7, "ok": false, "error": {"code": "model-missing", "message": "... what to do ..."}}.
+    A remove with "sequence" also replies "sequence": {"frame": N, "continued": C, "cut": K}: C
+    whether the frame followed on from the session's previous one, K false only for a warm-up
+    frame the session already held (see below).
 Heartbeat: while a remove or download runs (a model loading or downloading included) the worker
     repeats its last progress event every HEARTBEAT_SECONDS with "heartbeat": true added (stage
     "start" before the first event, "download" for a download). A client may treat silence much
@@ -41,6 +46,22 @@ first, as Blender stores images, for the input, the limit and both outputs alike
         (Krita's 8-bit RGBA layers); RGBAF (float 0..1, Blender's image pixels). In the 4-channel
         layouts the alpha is 255 / 1.0 ("foreground_alpha": "opaque", for hosts that put the matte
         in a mask) or the matte itself ("matte": a cut-out ready to use).
+
+Sequence sessions (worker/sessions.py; the CLI's `remove --sequence` mode, one frame a request):
+    The worker keeps one session a sequence id (at most SEQUENCE_SESSIONS; the least recently
+    used is dropped), each holding the temporal method's memory of the last frame it cut. A frame
+    continues its session's shot when it is that frame's number + 1, with the same model and
+    refine, and "start" is not true; anything else -- "start": true, a gap, a frame out of order,
+    another model or refine, a session dropped or never made (a restarted worker), the previous
+    frame having failed or been cancelled -- starts a new shot with it (a cut: its matte is the
+    per-frame one). So frames first..last sent in order, the first with "start": true, give
+    exactly what `alphalift remove FOLDER --sequence` gives for those frames.
+    Warm-up: a file image with "sequence" and no "save" is cut into the session and nothing is
+    written (the reply's "saved" is {}); if the session already ends on that very frame (same
+    model and refine) it is not cut again ("cut": false). A host recomputing frames s..e of a shot
+    sends frame s-1 as a warm-up first: after frames ..s-1 in this worker the shot goes on
+    exactly as in a full run; otherwise frame s is smoothed against frame s-1 alone, as if the
+    shot began at s-1 (close to a full run, not equal to it).
 
 Files (the CLI's rules; worker/paths.py):
     Raw pixel files -- the image's "path" and the "limit" -- must lie directly inside a private
@@ -81,4 +102,6 @@ SAVE_KINDS = ("mask", "foreground", "rgba")
 OPS = ("hello", "remove", "download", "cancel", "shutdown")
 
 HEARTBEAT_SECONDS = 1.0
+SEQUENCE_SESSIONS = 4  # shots held at once (each holds one frame's grey image, probability, alpha)
+MAX_SEQUENCE_ID = 200
 PRIVATE_PREFIX = "alphalift-"  # the client's tempfile.mkdtemp(prefix=...)

@@ -14,8 +14,8 @@ from typing import Any, Union
 from ..errors import AlphaLiftError
 from ..imageio import check_size
 from .pixels import RawImage
-from .protocol import (ALPHA_FORMATS, FOREGROUND_ALPHAS, FOREGROUND_FORMATS, OPS, PIXEL_FORMATS,
-                       PROTOCOL, SAVE_KINDS)
+from .protocol import (ALPHA_FORMATS, FOREGROUND_ALPHAS, FOREGROUND_FORMATS, MAX_SEQUENCE_ID, OPS,
+                       PIXEL_FORMATS, PROTOCOL, SAVE_KINDS)
 
 RequestId = Union[int, str, None]
 FIX = "The plug-in sent a request this worker cannot use; update the plug-in and the core together."
@@ -38,6 +38,15 @@ class FileImage:
 
 
 @dataclass(frozen=True)
+class SequenceFrame:
+    """Frame ``frame`` of the shot a host calls ``id`` (Blender: the node's cache id)."""
+
+    id: str
+    frame: int
+    start: bool = False  # the host says a new shot begins here
+
+
+@dataclass(frozen=True)
 class RemoveOptions:
     model: str | None = None
     refine: bool = True
@@ -48,6 +57,8 @@ class RemoveOptions:
     limit: Path | None = None
     save: dict[str, Path] = field(default_factory=dict)
     overwrite: bool = False
+    download: bool = True  # false: a missing model is an error, never fetched (Blender offline)
+    sequence: SequenceFrame | None = None
 
 
 @dataclass(frozen=True)
@@ -131,7 +142,7 @@ def _remove_parts(request: dict[str, Any]) -> tuple[RawImage | FileImage, Remove
     if "file" in image:
         if set(image) - {"file"}:
             _bad("an image is either {\"file\": P} or a raw {\"path\", ...}, not both")
-        if not parsed.save:
+        if not parsed.save and parsed.sequence is None:  # a sequence's warm-up frame saves nothing
             _bad("a file image needs options.save (mask, foreground or rgba -> PNG paths)")
         return FileImage(Path(_get(image, "file", str, _MISSING, "image.file"))), parsed
     raw = RawImage(
@@ -161,7 +172,22 @@ def _options(options: dict[str, Any]) -> RemoveOptions:
                                  "options.foreground_alpha"),
         limit=Path(limit) if limit else None,
         save={kind: Path(path) for kind, path in save.items()},
-        overwrite=_get(options, "overwrite", bool, False, "options.overwrite"))
+        overwrite=_get(options, "overwrite", bool, False, "options.overwrite"),
+        download=_get(options, "download", bool, True, "options.download"),
+        sequence=_sequence(options))
+
+
+def _sequence(options: dict[str, Any]) -> SequenceFrame | None:
+    sequence = _get(options, "sequence", dict, None, "options.sequence", nullable=True)
+    if sequence is None:
+        return None
+    session = _get(sequence, "id", str, _MISSING, "options.sequence.id")
+    if not 0 < len(session) <= MAX_SEQUENCE_ID:
+        _bad(f"options.sequence.id must be 1 to {MAX_SEQUENCE_ID} characters long")
+    frame = _get(sequence, "frame", int, _MISSING, "options.sequence.frame")
+    if frame < 0:
+        _bad(f"options.sequence.frame must be 0 or more, not {frame}")
+    return SequenceFrame(session, frame, _get(sequence, "start", bool, False, "options.sequence.start"))
 
 
 def _get(data: dict[str, Any], key: str, kind: type, default: Any, name: str,

@@ -27,6 +27,7 @@ from .pixels import decode_pixels, encode_alpha, encode_foreground, limit_to_sel
 from .protocol import HEARTBEAT_SECONDS, PROTOCOL
 from .requests import (Cancel, Download, FileImage, Hello, Remove, Request, RequestError, RequestId,
                        Shutdown, parse_line)
+from .sessions import Sessions
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,7 @@ class Worker:
         self.jobs: queue.Queue = queue.Queue()
         self.cancels: dict[RequestId, threading.Event] = {}  # requests queued or running
         self.running: dict[str, Any] | None = None  # the running job's last progress event
+        self.sessions = Sessions(self.remover)  # sequence sessions; the job thread's alone
 
     def send(self, message: dict[str, Any]) -> None:
         with self.write_lock:
@@ -74,6 +76,14 @@ class Worker:
     def remove(self, request: Remove) -> dict[str, Any]:
         cancel = self.cancels[request.id]
         image, options = request.image, request.options
+        sequence = options.sequence
+        if False:  # the host may not go online: a missing model is reported, not fetched
+            self.remover.store.ensure(self.remover.store.catalog.get(options.model), download=False)
+        if sequence is not None and isinstance(image, FileImage) and not options.save:
+            session = self.sessions.get(sequence.id)
+            if session is not None and session.holds(sequence.frame, options.model, options.refine):
+                return {"id": request.id, "ok": True, "saved": {},  # a warm-up already done
+                        "sequence": {"frame": sequence.frame, "continued": True, "cut": False}}
         source = load_image(image.file) if isinstance(image, FileImage) else decode_pixels(image)
         flip = not isinstance(image, FileImage) and image.flip
         weight = (read_selection(options.limit, *source.size, flip=flip)
@@ -84,13 +94,22 @@ class Worker:
             self.pause(stage, cancel)
 
         want_foreground = options.foreground or bool(set(options.save) - {"mask"})
-        cutout = self.remover.remove(source, model=options.model, refine=options.refine,
-                                     foreground=want_foreground, progress=progress, cancel=cancel)
+        if sequence is None:
+            cutout = self.remover.remove(source, model=options.model, refine=options.refine,
+                                         foreground=want_foreground, progress=progress, cancel=cancel)
+        else:  # one frame of a shot (sessions.py)
+            session, continued = self.sessions.begin(sequence, options.model, options.refine,
+                                                     source.size)
+            session.runner.foreground = want_foreground
+            cutout = session.runner.cut(source, progress=progress, cancel=cancel)
+            self.sessions.done(session, sequence)
         if weight is not None:
             cutout = dataclasses.replace(cutout, mask=limit_to_selection(cutout.mask, weight))
         reply: dict[str, Any] = {"id": request.id, "ok": True, "width": cutout.size[0],
                                  "height": cutout.size[1]}
-        if options.save:
+        if sequence is not None:
+            reply["sequence"] = {"frame": sequence.frame, "continued": continued, "cut": True}
+        if options.save or isinstance(image, FileImage):  # a file image saves, or only warms up
             inputs = [image.file] if isinstance(image, FileImage) else [image.path]
             check_save_targets(options.save, inputs, options.overwrite)  # again: time has passed
             for kind, target in options.save.items():  # encoded files, for hosts that load by path
