@@ -351,14 +351,17 @@ class AlphaLiftClient:
     def remove_file(self, source: str, save: Dict[str, str], model: Optional[str] = None,
                     refine: bool = True,
                     on_progress: Optional[Callable[[float, str], None]] = None,
-                    overwrite: bool = False) -> Dict[str, str]:
+                    overwrite: bool = False, sequence: Optional[Dict] = None) -> Dict[str, str]:
         """Cut out an image file; the worker writes PNGs (keys mask, foreground, rgba -> paths).
 
-        An existing file is replaced only with ``overwrite``; the source never is."""
-        reply = self._call({"op": "remove", "image": {"file": str(source)}, "options": {
-            "model": model, "refine": bool(refine), "foreground": False,
-            "save": {kind: str(path) for kind, path in save.items()}, "overwrite": bool(overwrite)}},
-            on_progress)
+        An existing file is replaced only with ``overwrite``; the source never is.
+        ``sequence``: {"id", "frame", "start"}, a frame of a shot with temporal smoothing (with
+        an empty ``save``, a warm-up frame); the protocol's "Sequence sessions" say how."""
+        options = {"model": model, "refine": bool(refine), "foreground": False,
+                   "save": {kind: str(path) for kind, path in save.items()}, "overwrite": bool(overwrite)}
+        if sequence is not None:
+            options["sequence"] = dict(sequence)
+        reply = self._call({"op": "remove", "image": {"file": str(source)}, "options": options}, on_progress)
         return reply["saved"]
 
     def remove(self, pixels: bytes, width: int, height: int, pixel_format: str = "RGBA8",
