@@ -79,6 +79,17 @@ def install_core(demo: bool, self_contained: bool = False) -> Path:
     return python
 
 
+def install_video_extra(python: Path) -> None:
+    """The Blender node's Temporal Smoothing (sequences and movies) needs the core's video extra:
+    OpenCV's optical flow, and PyAV. Without it the node still works with the option off."""
+    step("installing the core's video extra (OpenCV, PyAV) for the Blender node's Temporal Smoothing")
+    try:
+        run(python, "-m", "pip", "install", "--quiet", f"{PROJECT}[video]")
+    except subprocess.CalledProcessError:
+        step("could not install the video extra; in Blender turn Temporal Smoothing off, or run "
+             "this installer again later")
+
+
 def write_client_config(python: Path) -> None:
     config = client_config_path()
     config.parent.mkdir(parents=True, exist_ok=True)
@@ -258,7 +269,9 @@ def main(argv: list[str] | None = None) -> int:
             for flatpak in flatpaks if not args.self_contained else []:
                 step(f"{flatpak} is installed as a Flatpak ({FLATPAK_IDS[flatpak]}), whose sandbox "
                      "cannot run the system's Python: the core gets a self-contained one")
-            install_core(args.demo, self_contained)
+            python = install_core(args.demo, self_contained)
+            if args.target == "blender":
+                install_video_extra(python)
             if args.target == "gimp":
                 install_gimp(args.dest)
             elif args.target == "krita":

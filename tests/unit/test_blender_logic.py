@@ -89,6 +89,38 @@ def test_movie_frames_are_keyed_by_the_movie_and_their_number(tmp_path):
     assert not cache.is_fresh(one, options)
 
 
+def numbered_jobs(numbers) -> list:
+    return frames.frame_jobs("/a/f_001.png", "SEQUENCE", numbers, "/cache", False)
+
+
+def steps_of(jobs, stale_numbers) -> list:
+    stale = [job for job in jobs if job.number in stale_numbers]
+    return [(step.job.number, step.warm_up, step.start) for step in frames.sequence_steps(jobs, stale)]
+
+
+def test_a_whole_range_is_one_shot_from_its_first_frame():
+    """What the CLI's --sequence does: the first frame starts the shot, the rest follow it."""
+    jobs = numbered_jobs(range(1, 5))
+    assert steps_of(jobs, {1, 2, 3, 4}) == [(1, False, True), (2, False, False), (3, False, False),
+                                            (4, False, False)]
+
+
+def test_stale_frames_after_a_fresh_one_warm_up_from_it_first():
+    jobs = numbered_jobs(range(1, 10))
+    assert steps_of(jobs, {7, 8, 9}) == [(6, True, False), (7, False, False), (8, False, False),
+                                         (9, False, False)], "a longer range: frame 6 warms it up"
+    assert steps_of(jobs, {3, 7}) == [(2, True, False), (3, False, False), (6, True, False),
+                                      (7, False, False)], "each run of stale frames warms up alone"
+    assert steps_of(jobs, {}) == []
+
+
+def test_a_run_with_no_frame_before_it_starts_a_shot():
+    """The range's first frame, or a frame whose predecessor has no source file (a hole)."""
+    jobs = numbered_jobs([1, 2, 3, 5, 6])
+    assert steps_of(jobs, {5, 6}) == [(5, False, True), (6, False, False)]
+    assert steps_of(numbered_jobs([4, 5, 6]), {4, 5}) == [(4, False, True), (5, False, False)]
+
+
 def test_extension_zip_has_the_manifest_at_the_top(tmp_path):
     sys.path.insert(0, str(INSTALLERS))
     import build
@@ -186,3 +218,18 @@ def test_installer_finds_blender_user_folders(tmp_path, monkeypatch):
     for version in ("3.6", "4.2", "4.5", "5.0"):
         (tmp_path / "blender" / version).mkdir(parents=True)
     assert [p.name for p in paths.blender_config_dirs()] == ["4.2", "4.5", "5.0"]
+
+
+def test_install_blender_gives_the_core_the_video_extra_for_temporal_smoothing(monkeypatch, tmp_path):
+    sys.path.insert(0, str(INSTALLERS))
+    import install
+
+    commands = []
+    monkeypatch.setattr(install, "install_core", lambda demo, self_contained=False: Path("/core/python"))
+    monkeypatch.setattr(install, "run", lambda *command: commands.append([str(c) for c in command]))
+    monkeypatch.setattr(install.shutil, "which", lambda name: None)
+    assert install.main(["blender", "--dest", str(tmp_path / "addons")]) == 0
+    assert commands == [["/core/python", "-m", "pip", "install", "--quiet", f"{install.PROJECT}[video]"]]
+    commands.clear()
+    assert install.main(["krita", "--dest", str(tmp_path / "pykrita")]) == 0
+    assert commands == [], "only Blender's node smooths over time"

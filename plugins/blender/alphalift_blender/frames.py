@@ -56,6 +56,37 @@ def frame_jobs(source: str, kind: str, numbers: Iterable[int], cache: str,
     return jobs
 
 
+@dataclass(frozen=True)
+class Step:
+    """One request of a Temporal smoothing run: a frame to cut (``warm_up``: into the worker's
+    session only, writing nothing), ``start`` when it begins a new shot."""
+
+    job: FrameJob
+    warm_up: bool
+    start: bool
+
+
+def sequence_steps(jobs: List[FrameJob], stale: List[FrameJob]) -> List[Step]:
+    """The requests that recompute ``stale`` (some of ``jobs``, the planned frames) with temporal
+    smoothing. A run of consecutive stale frames goes on from the frame before it when that frame
+    is planned (fresh): it is sent first as a warm-up, so the worker goes on from it (exactly as a
+    full run when it already holds it). With no frame before (the range's first, or a missing
+    source file) the run starts a new shot. So a whole range is one shot, as in the CLI's --sequence."""
+    planned = {job.number: job for job in jobs}
+    steps: List[Step] = []
+    previous = None
+    for job in sorted(stale, key=lambda j: j.number):
+        if previous is None or job.number != previous + 1:
+            before = planned.get(job.number - 1)
+            if before is not None:
+                steps.append(Step(before, warm_up=True, start=False))
+            steps.append(Step(job, warm_up=False, start=before is None))
+        else:
+            steps.append(Step(job, warm_up=False, start=False))
+        previous = job.number
+    return steps
+
+
 class MatteCache:
     """manifest.json in the cache folder: what each output was made from, so only stale frames rerun."""
 

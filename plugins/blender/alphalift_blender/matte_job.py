@@ -1,14 +1,19 @@
 """Compute Matte's work: plan the frames of an AlphaLift node's source, run the stale ones in the
 worker, then wire the matte (and foreground) image sequences into the node.
+
+With Temporal Smoothing (sequences and movies) the stale frames go to the worker as frames of one
+shot, the sequence session named by the node's cache id (the protocol's "Sequence sessions"): a
+whole range gives exactly the CLI's `alphalift remove FRAMES --sequence` mattes; a run of stale
+frames after a fresh one warms up from that frame first (frames.sequence_steps).
 """
 import os
-from typing import Callable, Iterator, List, Optional
+from typing import Callable, Iterator, List, Optional, Tuple
 
 import bpy
 
 from . import cache_place
-from .alphalift_client import AlphaLiftClient
-from .frames import FrameJob, MatteCache, file_number, frame_jobs
+from .alphalift_client import AlphaLiftClient, AlphaLiftClientError
+from .frames import FrameJob, MatteCache, Step, file_number, frame_jobs, sequence_steps
 from .node_group import fresh_compositor, is_alphalift_node
 
 _client: Optional[AlphaLiftClient] = None
@@ -75,7 +80,8 @@ def source_image_node(node):
     return links[0].from_node
 
 
-def plan(scene, node) -> List[FrameJob]:
+def plan(scene, node) -> Tuple[List[FrameJob], dict]:
+    """The planned frames of the node's source, and the options their mattes depend on."""
     image_node = source_image_node(node)
     image = image_node.image
     if image.source not in ("FILE", "SEQUENCE", "MOVIE") or image.packed_file is not None:
@@ -91,16 +97,17 @@ def plan(scene, node) -> List[FrameJob]:
         numbers = [file_number(f, image_node.frame_start, image_node.frame_offset)
                    for f in range(first, last + 1)]
     jobs = frame_jobs(path, kind, [n for n in numbers if n >= 1], claim_cache(node), settings.decontaminate)
+    options = settings.options(moving=kind != "STILL")
     if kind == "MOVIE":
         if not os.path.isfile(path):
             raise Problem(f"The movie {path} is missing.")
         jobs = [job for job in jobs if job.number <= image_node.frame_duration]
-        read_movie_frames(image_node, jobs, settings.options())
-        return jobs
+        read_movie_frames(image_node, jobs, options)
+        return jobs, options
     present = [job for job in jobs if os.path.isfile(job.source)]
     if not present:
         raise Problem(f"No source file found for these frames (first looked for {jobs[0].source}).")
-    return present
+    return present, options
 
 
 def read_movie_frames(image_node, jobs: List[FrameJob], options: dict) -> None:
@@ -140,22 +147,39 @@ def read_movie_frames(image_node, jobs: List[FrameJob], options: dict) -> None:
 
 
 def compute(jobs: List[FrameJob], options: dict, cancelled: Callable[[], bool],
-            progress: Callable[[float], None]) -> int:
-    """Run the stale frames in the worker; returns how many were computed. Safe off the main thread
-    (touches no bpy data)."""
+            progress: Callable[[float], None], session: str = "") -> int:
+    """Run the stale frames in the worker; returns how many were computed. With temporal
+    smoothing on, as frames of the shot ``session`` (the node's cache id). Safe off the main
+    thread (touches no bpy data)."""
     cache = MatteCache(os.path.dirname(jobs[0].mask))
     stale = [job for job in jobs if not cache.is_fresh(job, options)]
+    temporal = bool(options.get("temporal")) and bool(session)
+    steps = sequence_steps(jobs, stale) if temporal else [Step(job, False, False) for job in stale]
     os.makedirs(cache.folder, exist_ok=True)
-    for index, job in enumerate(stale):
+    for index, step in enumerate(steps):
         if cancelled():
             break
-        save = {"mask": job.mask}
-        if job.foreground:
-            save["foreground"] = job.foreground
-        client().remove_file(job.source, save, model=options["model"] or None, refine=options["refine"],
-                             on_progress=lambda f, _s, i=index: progress((i + f) / len(stale)),
-                             overwrite=True)  # the node's own cache: a stale matte is replaced
-        cache.record(job, options)
+        job = step.job
+        save = {}
+        if not step.warm_up:
+            save["mask"] = job.mask
+            if job.foreground:
+                save["foreground"] = job.foreground
+        sequence = {"id": session, "frame": job.number, "start": step.start} if temporal else None
+        try:
+            client().remove_file(job.source, save, model=options["model"] or None, refine=options["refine"],
+                                 on_progress=lambda f, _s, i=index: progress((i + f) / len(steps)),
+                                 overwrite=True,  # the node's own cache: a stale matte is replaced
+                                 sequence=sequence)
+        except AlphaLiftClientError as exc:
+            if exc.code == "video-support-missing":
+                raise AlphaLiftClientError(
+                    "Temporal Smoothing needs AlphaLift's video extra, which its core lacks: run "
+                    "`python3 installers/install.py blender` again, or turn Temporal Smoothing off.",
+                    exc.code) from None
+            raise
+        if not step.warm_up:
+            cache.record(job, options)
     return len(stale)
 
 

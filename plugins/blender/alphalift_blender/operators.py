@@ -39,7 +39,7 @@ class ALPHALIFT_OT_add_node(bpy.types.Operator):
 
 
 class ALPHALIFT_OT_compute_matte(bpy.types.Operator):
-    """Compute the AlphaLift matte of this node's source (each stale frame of a sequence)"""
+    """Compute the AlphaLift matte of this node's source (each stale frame of a sequence or movie)"""
     bl_idname = "alphalift.compute_matte"
     bl_label = "Compute Matte"
     bl_options = {"REGISTER"}
@@ -56,18 +56,18 @@ class ALPHALIFT_OT_compute_matte(bpy.types.Operator):
     def prepare(self, context) -> bool:
         try:
             self.tree, self.node = self.find_node(context)
-            self.jobs = plan(context.scene, self.node)
+            self.jobs, self.node_options = plan(context.scene, self.node)
         except Problem as problem:
             self.report({"ERROR"}, str(problem))
             return False
-        self.node_options = self.node.alphalift.options()
+        self.session = self.node.alphalift.cache_id  # the worker's sequence session for this node
         self.fraction, self.error, self.computed, self.stop = 0.0, None, 0, False
         return True
 
     def work(self) -> None:
         try:
             self.computed = compute(self.jobs, self.node_options, lambda: self.stop,
-                                    lambda fraction: setattr(self, "fraction", fraction))
+                                    lambda fraction: setattr(self, "fraction", fraction), self.session)
         except AlphaLiftClientError as exc:
             if exc.code == "cancelled":  # the worker stopped the frame it was on (Esc)
                 self.stop = True

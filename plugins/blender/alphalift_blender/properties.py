@@ -12,6 +12,11 @@ class AlphaLiftNodeSettings(bpy.types.PropertyGroup):
     decontaminate: bpy.props.BoolProperty(
         name="Decontaminate", default=False,
         description="Also compute the subject's clean colours (the group's Foreground output)")
+    temporal: bpy.props.BoolProperty(
+        name="Temporal Smoothing", default=True,
+        description="Image sequences and movies: each frame's matte leans on the previous frame's, "
+                    "carried along the motion, so edges stop shimmering (AlphaLift's sequence mode; "
+                    "cuts and fast motion start afresh). Stills are unaffected")
     use_scene_range: bpy.props.BoolProperty(name="Scene Frame Range", default=True,
                                             description="Compute the scene's frames; else the range below")
     frame_start: bpy.props.IntProperty(name="Start", default=1, min=0)
@@ -21,6 +26,10 @@ class AlphaLiftNodeSettings(bpy.types.PropertyGroup):
     cache_id: bpy.props.StringProperty(options={"HIDDEN"})
     cache_owner: bpy.props.StringProperty(options={"HIDDEN"})
 
-    def options(self) -> dict:
-        """What a matte depends on besides its source file (the cache's staleness key)."""
-        return {"model": self.model, "refine": self.refine, "decontaminate": self.decontaminate}
+    def options(self, moving: bool = False) -> dict:
+        """What a matte depends on besides its source file (the cache's staleness key); for an
+        image sequence or a movie (``moving``) Temporal Smoothing too."""
+        options = {"model": self.model, "refine": self.refine, "decontaminate": self.decontaminate}
+        if moving:
+            options["temporal"] = self.temporal
+        return options

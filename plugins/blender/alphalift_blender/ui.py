@@ -31,6 +31,7 @@ class ALPHALIFT_PT_node(bpy.types.Panel):
         layout.prop(settings, "model")
         layout.prop(settings, "refine")
         layout.prop(settings, "decontaminate")
+        layout.prop(settings, "temporal")
         layout.prop(settings, "use_scene_range")
         if not settings.use_scene_range:
             row = layout.row(align=True)
