@@ -166,8 +166,10 @@ class AlphaLiftClient:
     reply_timeout = 30.0  # seconds without a word from a working worker (it beats every second)
     start_timeout = 120.0  # for its first answer: Python and the core load first (slow disks, antivirus)
 
-    def __init__(self, python: Optional[str] = None, log_path: Optional[Path] = None) -> None:
+    def __init__(self, python: Optional[str] = None, log_path: Optional[Path] = None,
+                 command: Optional[List[str]] = None) -> None:
         self.python = python
+        self.command = command  # a whole worker command line instead of `PYTHON -m alphalift serve`
         self.log_path = log_path or default_log_path()
         self.process: Optional[subprocess.Popen] = None
         self.models: List[Dict] = []
@@ -183,12 +185,13 @@ class AlphaLiftClient:
         if self.process is not None and self.process.poll() is None:
             return
         self._kill()  # a dead worker's children may still hold its pipes
-        python = self.python or find_core_python()
+        command = self.command or [self.python or find_core_python(), "-m", "alphalift", "serve", "--stdio"]
+        python = command[0]
         try:
             log = open_log(self.log_path)
             try:
                 self.process = spawn(
-                    [python, "-m", "alphalift", "serve", "--stdio"], stdin=subprocess.PIPE,
+                    command, stdin=subprocess.PIPE,
                     stdout=subprocess.PIPE, stderr=log, bufsize=1, text=True, encoding="utf-8",
                     env=worker_environment())
             finally:

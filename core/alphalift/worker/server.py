@@ -77,7 +77,7 @@ class Worker:
         cancel = self.cancels[request.id]
         image, options = request.image, request.options
         sequence = options.sequence
-        if False:  # the host may not go online: a missing model is reported, not fetched
+        if not options.download:  # the host may not go online: a missing model is reported, not fetched
             self.remover.store.ensure(self.remover.store.catalog.get(options.model), download=False)
         if sequence is not None and isinstance(image, FileImage) and not options.save:
             session = self.sessions.get(sequence.id)

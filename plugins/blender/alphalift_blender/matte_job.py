@@ -11,7 +11,7 @@ from typing import Callable, Iterator, List, Optional, Tuple
 
 import bpy
 
-from . import cache_place
+from . import cache_place, core_runtime
 from .alphalift_client import AlphaLiftClient, AlphaLiftClientError
 from .frames import FrameJob, MatteCache, Step, file_number, frame_jobs, sequence_steps
 from .node_group import fresh_compositor, is_alphalift_node
@@ -24,10 +24,12 @@ class Problem(Exception):
 
 
 def client() -> AlphaLiftClient:
-    """One worker per Blender session: the model loads once."""
+    """One worker per Blender session: the model loads once. The core `install.py core` set up,
+    else the one bundled in the extension on Blender's own Python (core_runtime.py); a missing
+    model is fetched only while Blender's Allow Online Access is on."""
     global _client
     if _client is None:
-        _client = AlphaLiftClient()
+        _client = core_runtime.make_client(lambda: bool(bpy.app.online_access))
     return _client
 
 

@@ -6,6 +6,7 @@ import bpy
 import numpy as np
 
 from .alphalift_client import AlphaLiftClientError
+from .core_runtime import explain
 from .matte_job import Problem, client, compute, plan, wire_outputs
 from .node_group import GROUP_NAME, ensure_group, is_alphalift_node, scene_compositor
 
@@ -72,7 +73,7 @@ class ALPHALIFT_OT_compute_matte(bpy.types.Operator):
             if exc.code == "cancelled":  # the worker stopped the frame it was on (Esc)
                 self.stop = True
             else:
-                self.error = str(exc)
+                self.error = explain(exc, bpy.app.online_access)
         except OSError as exc:
             self.error = str(exc)
 
@@ -162,7 +163,7 @@ class ALPHALIFT_OT_image_remove_background(bpy.types.Operator):
                                      flip=True, foreground_format="RGBAF", foreground_alpha="matte",
                                      on_progress=lambda f, _s: manager.progress_update(int(f * 100)))
         except AlphaLiftClientError as exc:
-            self.report({"ERROR"}, str(exc))
+            self.report({"ERROR"}, explain(exc, bpy.app.online_access))
             return {"CANCELLED"}
         finally:
             manager.progress_end()

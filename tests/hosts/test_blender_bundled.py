@@ -1,0 +1,81 @@
+"""Blender with nothing else installed (pip `bpy` 4.2.23, 4.5.4, 5.0.1): in a fresh HOME with no
+`install.py core` and no client.json, the Linux zip that `build.py blender --bundle` makes is
+installed from disk; its node's matte, computed by the bundled core on Blender's own Python, is the
+CLI's mask, and with Allow Online Access off a missing model is not fetched. Prints the time from
+install to the first matte.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from .conftest import PROJECT, cli_mask
+from .test_blender import VERSIONS, blender_on_path, bpy_python
+
+pytestmark = pytest.mark.hosts
+HOST_ONLY = ("ALPHALIFT_HOME", "ALPHALIFT_PYTHON", "XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME")
+
+
+@pytest.fixture(scope="module")
+def linux_zip(tmp_path_factory) -> Path:
+    """Built here from the wheel cache (filled through pip on a first run)."""
+    out = tmp_path_factory.mktemp("bundle")
+    built = subprocess.run([sys.executable, str(PROJECT / "installers" / "build.py"), "blender", "--bundle",
+                            "--platform", "linux-x64", "--out", str(out)],
+                           capture_output=True, text=True, timeout=1800)
+    assert built.returncode == 0, built.stdout[-3000:] + built.stderr[-3000:]
+    return out / "alphalift-blender-linux-x64.zip"
+
+
+def share_model(data: Path) -> None:
+    """The default model's verified file, as another AlphaLift on this machine left it (no fp32
+    conversion: the bundled core makes its own)."""
+    from alphalift.models import ModelStore
+
+    store = ModelStore()
+    spec = store.catalog.get(None)
+    original = store.runtime_path(spec).parent / spec.file_name
+    (data / "models").mkdir(parents=True)
+    shutil.copy2(original, data / "models" / spec.file_name)
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_bundled_extension_mattes_with_nothing_else_installed(version, linux_zip, tmp_path):
+    home, work = tmp_path / "home", tmp_path / "work"
+    skimage_data = pytest.importorskip("skimage.data")
+    work.mkdir()
+    Image.fromarray(skimage_data.astronaut()).save(work / "photo.png")
+    env = {k: v for k, v in blender_on_path(version, tmp_path / "bin").items() if k not in HOST_ONLY}
+    env.update(HOME=str(home), ALPHALIFT_BACKEND="onnxruntime")
+    data = home / ".local" / "share" / "alphalift"
+    share_model(data)
+    began = time.monotonic()
+    installed = subprocess.run(["blender", "--command", "extension", "install-file", "-r", "user_default",
+                                "-e", str(linux_zip)], capture_output=True, text=True, env=env, timeout=600)
+    assert installed.returncode == 0, installed.stdout[-3000:] + installed.stderr[-3000:]
+    install_seconds = time.monotonic() - began
+    ran = subprocess.run([str(bpy_python(version)), str(PROJECT / "tests" / "hosts" / "blender_bundled_driver.py"),
+                          str(work)], capture_output=True, text=True, env=env, timeout=1200)
+    total = time.monotonic() - began
+    assert (work / "report.json").exists(), ran.stdout[-3000:] + ran.stderr[-3000:]
+    report = json.loads((work / "report.json").read_text())
+    assert "exception" not in report, report["exception"]
+    print(f"\nBlender {version} bundled: install {install_seconds:.1f} s, first Compute Matte "
+          f"{report['first_matte_seconds']:.1f} s, install to first matte {total:.1f} s wall")
+    assert not (data / "client.json").exists() and report["enabled"] and not report["online_access"]
+    command = report["worker_command"]
+    assert command[0] == report["python"] and ".local" in command[-1]  # Blender's Python, bundled core
+    assert report["compute"] == ["FINISHED"]
+    expected = cli_mask(work / "photo.png", tmp_path)
+    assert np.abs(np.asarray(Image.open(report["matte"]), np.int16) - expected).max() <= 1
+    assert "Preferences > System > Network > Allow Online Access" in report["offline"]
+    assert [p.name for p in (data / "models").glob("u2net*")] in ([], ["u2net.lock"])  # nothing fetched
+    assert "fetching" not in (data / "worker.log").read_text()
