@@ -87,6 +87,7 @@ class Scores:
     after_model: list[float] = field(default_factory=list)  # the same, less the model's pass
     after_cut_sad: list[float] = field(default_factory=list)
     after_cut_mse: list[float] = field(default_factory=list)
+    cuts_found: int = 0
 
 
 def clips_in(root: Path, stride: int, count: int | None, limit: int | None, cuts: bool) -> list[Clip]:
@@ -141,6 +142,7 @@ def run_clip(clip: Clip, remover, model: CachedModel, spec, refine: bool) -> dic
                 scores[mode].after_cut_mse.append(scores[mode].mse[-1])
             previous[mode] = alpha
         previous_truth = truth
+    scores["sequence"].cuts_found = runners["sequence"].cuts
     return scores
 
 
@@ -161,8 +163,9 @@ def report(name: str, scores: dict[str, Scores], cuts: bool) -> None:
 
 def merge(total: dict[str, Scores], part: dict[str, Scores]) -> None:
     for mode in MODES:
-        for name in vars(part[mode]):
-            getattr(total[mode], name).extend(getattr(part[mode], name))
+        for name, values in vars(part[mode]).items():
+            if isinstance(values, list):
+                getattr(total[mode], name).extend(values)
 
 
 def quality(args: argparse.Namespace) -> int:
@@ -180,6 +183,7 @@ def quality(args: argparse.Namespace) -> int:
     for clip in clips:
         part = run_clip(clip, remover, model, spec, not args.no_refine)
         report(clip.name, part, args.cuts)
+        print(f"  cuts: {len(clip.cuts)} made, {part['sequence'].cuts_found} found by the sequence mode")
         merge(total, part)
     report("ALL", total, args.cuts)
     per, seq = total["per-frame"], total["sequence"]
