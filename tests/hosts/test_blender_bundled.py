@@ -1,16 +1,19 @@
 """Blender with nothing else installed (pip `bpy` 4.2.23, 4.5.4, 5.0.1): in a fresh HOME with no
 `install.py core` and no client.json, the Linux zip that `build.py blender --bundle` makes is
 installed from disk; its node's matte, computed by the bundled core on Blender's own Python, is the
-CLI's mask, and with Allow Online Access off a missing model is not fetched. Prints the time from
-install to the first matte.
+CLI's mask, and with Allow Online Access off a missing model is not fetched. Each platform's zip
+passes Blender's validator. Prints each zip's size and the time from install to the first matte.
 """
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
 import time
+import tomllib
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -20,19 +23,36 @@ from PIL import Image
 from .conftest import PROJECT, cli_mask
 from .test_blender import VERSIONS, blender_on_path, bpy_python
 
+sys.path.insert(0, str(PROJECT / "installers"))
+from blender_cli import validation_problems  # noqa: E402
+from build import PLATFORMS  # noqa: E402
+
 pytestmark = pytest.mark.hosts
 HOST_ONLY = ("ALPHALIFT_HOME", "ALPHALIFT_PYTHON", "XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME")
 
 
 @pytest.fixture(scope="module")
-def linux_zip(tmp_path_factory) -> Path:
-    """Built here from the wheel cache (filled through pip on a first run)."""
+def zips(tmp_path_factory) -> dict:
+    """Each platform's archive, built here from the wheel cache (filled through pip on a first run)."""
     out = tmp_path_factory.mktemp("bundle")
     built = subprocess.run([sys.executable, str(PROJECT / "installers" / "build.py"), "blender", "--bundle",
-                            "--platform", "linux-x64", "--out", str(out)],
-                           capture_output=True, text=True, timeout=1800)
+                            "--out", str(out)], capture_output=True, text=True, timeout=1800)
     assert built.returncode == 0, built.stdout[-3000:] + built.stderr[-3000:]
-    return out / "alphalift-blender-linux-x64.zip"
+    return {platform: out / f"alphalift-blender-{platform}.zip" for platform in PLATFORMS}
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_each_platform_zip_passes_blenders_validator(version, zips, tmp_path):
+    blender = blender_on_path(version, tmp_path / "bin")["PATH"].split(os.pathsep)[0] + "/blender"
+    for platform, target in zips.items():
+        assert validation_problems(blender, target) is None, platform
+        with zipfile.ZipFile(target) as archive:  # Blender's validator reads the manifest only
+            manifest = tomllib.loads(archive.read("blender_manifest.toml").decode())
+            names = set(archive.namelist())
+        assert manifest["platforms"] == [platform]
+        assert {wheel[2:] for wheel in manifest["wheels"]} <= names
+        print(f"\n{target.name}: {target.stat().st_size / 1e6:.1f} MB, {len(manifest['wheels'])} wheels, "
+              f"passes Blender {version}'s validator")
 
 
 def share_model(data: Path) -> None:
@@ -48,7 +68,8 @@ def share_model(data: Path) -> None:
 
 
 @pytest.mark.parametrize("version", VERSIONS)
-def test_bundled_extension_mattes_with_nothing_else_installed(version, linux_zip, tmp_path):
+def test_bundled_extension_mattes_with_nothing_else_installed(version, zips, tmp_path):
+    linux_zip = zips["linux-x64"]
     home, work = tmp_path / "home", tmp_path / "work"
     skimage_data = pytest.importorskip("skimage.data")
     work.mkdir()
