@@ -84,7 +84,8 @@ def build_blender(out: Path) -> Path:
 def core_wheel(folder: Path) -> Path:
     """A wheel of this project (the core), built by pip into a fresh ``folder``."""
     shutil.rmtree(folder, ignore_errors=True)
-    pip(["wheel", "--no-deps", "--quiet", "-w", str(folder), str(PROJECT)], "could not build the core's wheel")
+    pip(["wheel", "--no-deps", "--quiet", "-w", str(folder), str(PROJECT)],
+        "could not build the core's wheel")
     return next(folder.glob("alphalift-*.whl"))
 
 
@@ -143,7 +144,8 @@ def build_blender_bundle(out: Path, platform: str, core: Path, cache: Path) -> P
     with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
         for path in sorted(source.rglob("*")):
             name = path.relative_to(source).as_posix()
-            if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc" and name != MANIFEST:
+            skipped = "__pycache__" in path.parts or path.suffix == ".pyc" or name == MANIFEST
+            if path.is_file() and not skipped:
                 archive.write(path, name)
         manifest = (source / MANIFEST).read_text(encoding="utf-8")
         archive.writestr(MANIFEST, bundle_manifest(manifest, platform, [w.name for w in wheels]))

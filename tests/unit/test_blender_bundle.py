@@ -3,12 +3,12 @@ cache) and core_runtime.py (which core the worker runs, started how; Allow Onlin
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import json
 import os
 import shutil
 import subprocess
 import sys
-import tomllib
 import zipfile
 from pathlib import Path
 
@@ -16,9 +16,16 @@ import numpy as np
 import pytest
 from PIL import Image
 
+try:
+    import tomllib
+except ImportError:  # Python 3.10: the core depends on tomli there
+    import tomli as tomllib
+
 PROJECT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(PROJECT / "installers"))
-import build  # noqa: E402
+sys.path.insert(0, str(PROJECT / "installers"))  # build.py imports blender_cli beside it
+_spec = importlib.util.spec_from_file_location("alphalift_build", PROJECT / "installers" / "build.py")
+build = importlib.util.module_from_spec(_spec)  # not `import build`: PyPA's package has that name
+_spec.loader.exec_module(build)
 
 
 @pytest.fixture()
@@ -60,7 +67,8 @@ def test_wheels_come_from_the_cache_without_the_index_and_leave_numpy_out(tmp_pa
         if "--no-index" in args:
             return False  # the cache is empty
         scratch = Path(args[args.index("-d") + 1])
-        for name in (core.name, "numpy-1.26.4-cp311-cp311-win_amd64.whl", "Pillow-13.0-cp311-cp311-win_amd64.whl"):
+        for name in (core.name, "numpy-1.26.4-cp311-cp311-win_amd64.whl",
+                     "Pillow-13.0-cp311-cp311-win_amd64.whl"):
             fake_wheel(scratch, name)
         return True
 
@@ -93,7 +101,8 @@ def test_bundled_worker_runs_on_the_hosts_python_with_its_site_first(runtime, tm
     (site / "alphalift").mkdir(parents=True)
     (site / "alphalift" / "__init__.py").write_text("")
     (site / "alphalift" / "cli.py").write_text(
-        "import json, sys\ndef main(argv):\n    print(json.dumps([argv, sys.path[0], __file__]))\n    return 3\n")
+        "import json, sys\n"
+        "def main(argv):\n    print(json.dumps([argv, sys.path[0], __file__]))\n    return 3\n")
     command = runtime.worker_command(str(site))
     assert command[0] == sys.executable
     done = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path,
