@@ -165,3 +165,24 @@ def test_a_folder_with_video_out_needs_sequence(tiny_home, tmp_path):
     result = run_cli("remove", str(tmp_path / "shot"), "--model", "tiny",
                      "--video-out", str(tmp_path / "m.mov"))
     assert result.returncode == 1 and "--sequence" in result.stderr
+
+
+WITHOUT_VIDEO_EXTRA = """
+import sys
+sys.modules["av"] = sys.modules["cv2"] = None  # as if the video extra were not installed
+from alphalift.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_without_the_video_extra_a_video_run_says_how_to_get_it(tiny_home, tmp_path):
+    clip = tmp_path / "clip.mp4"
+    make_movie(clip, 2)
+    frames_folder(tmp_path / "shot", 2)
+    for args in ([str(clip)], [str(tmp_path / "shot"), "--sequence"]):
+        result = subprocess.run([sys.executable, "-c", WITHOUT_VIDEO_EXTRA, "remove", *args,
+                                 "--out-dir", str(tmp_path / "out"), "--model", "tiny"],
+                                capture_output=True, text=True)
+        assert result.returncode == 1
+        assert result.stderr.count("\n") == 1 and 'pip install "alphalift[video]"' in result.stderr
+        assert not (tmp_path / "out").exists() or not list((tmp_path / "out").rglob("*.png"))
