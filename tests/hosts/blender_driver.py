@@ -1,5 +1,6 @@
 """Runs inside a Python that has `bpy` (real Blender as a module): enables the installed AlphaLift
-add-on, builds compositor scenes on a still, a 3-frame sequence and a movie, computes mattes,
+add-on, builds compositor scenes on a still, a 3-frame sequence and a movie of it (Temporal
+Smoothing on, its default; the sequence's range computed as 1-2, then grown to 1-3), computes mattes,
 renders, saves and reopens two scenes whose nodes share a name, and writes report.json.
 Usage: python blender_driver.py ADDONS_DIR WORK_DIR
 """
@@ -173,9 +174,17 @@ def scenario() -> None:
     source.image = bpy.data.images.load(os.path.join(WORK, "seq", "frame_0001.png"))
     source.image.source = "SEQUENCE"
     source.frame_duration, source.frame_start, source.frame_offset = 3, 1, 0
-    report["sequence"] = list(bpy.ops.alphalift.compute_matte(node_name=alphalift.name))
+    settings = alphalift.alphalift
+    report["temporal_default"] = settings.temporal
+    settings.use_scene_range, settings.frame_start, settings.frame_end = False, 1, 2
+    report["sequence_first_two"] = list(bpy.ops.alphalift.compute_matte(node_name=alphalift.name))
     cache = matte_job.cache_folder(alphalift)
+    two = mtimes(cache)
+    settings.frame_end = 3  # the range grows: frame 3 goes on from the frame 2 the worker holds
+    report["sequence"] = list(bpy.ops.alphalift.compute_matte(node_name=alphalift.name))
+    settings.use_scene_range = True
     first = mtimes(cache)
+    report["range_grown_changed"] = [n for n in first if first[n] != two.get(n)]
     for frame in (1, 2, 3):
         scene.frame_set(frame)
         render(os.path.join(WORK, f"seq_render_{frame}.png"))
@@ -183,11 +192,13 @@ def scenario() -> None:
     second = mtimes(cache)
     changed = os.path.join(WORK, "seq", "frame_0002.png")
     os.utime(changed, ns=(os.stat(changed).st_atime_ns, os.stat(changed).st_mtime_ns + 10**9))
-    bpy.ops.alphalift.compute_matte(node_name=alphalift.name)
+    bpy.ops.alphalift.compute_matte(node_name=alphalift.name)  # frame 1 warms up, frame 2 is cut
     third = mtimes(cache)
     report["rerun_changed"] = [n for n in first if first[n] != second[n]]
     report["after_touch_changed"] = [n for n in second if second[n] != third[n]]
     report["cache"] = cache
+    scene.frame_set(2)
+    render(os.path.join(WORK, "seq_touched_render_2.png"))
 
     photo = bpy.data.images.load(os.path.join(WORK, "photo.png"), check_existing=False)
     photo.name = "photo for the image editor"

@@ -5,10 +5,12 @@ run out here with Pillow.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +21,39 @@ from .conftest import CACHE, PROJECT, cli_mask
 
 pytestmark = pytest.mark.hosts
 VERSIONS = ["4.2.23", "4.5.4", "5.0.1"]  # the manifest's minimum (4.2 LTS), the current LTS, the newest
+
+
+def drifting_frames(photo: np.ndarray, count: int = 3) -> list[np.ndarray]:
+    """A shot where temporal smoothing matters: the photo panning 3 px a frame, with sensor noise."""
+    rng = np.random.default_rng(7)
+    return [np.clip(np.roll(photo, 3 * k, axis=1) + rng.normal(0, 6, photo.shape) + 0.5, 0, 255)
+            .astype(np.uint8) for k in range(count)]
+
+
+_sequence_masks: dict[str, list[np.ndarray]] = {}  # by the frames' bytes: Blender versions share them
+
+
+def cli_sequence_masks(frames: list[Path], tmp_path: Path) -> list[np.ndarray]:
+    """What `alphalift remove FRAMES_DIR --sequence --format mask` gives for ``frames`` (copied
+    into a folder of their own, in this order), run by the core the add-on's worker ran (the one
+    the installer just installed), on the chroot's backend."""
+    key = hashlib.sha256(b"".join(frame.read_bytes() for frame in frames)).hexdigest()
+    if key in _sequence_masks:
+        return _sequence_masks[key]
+    folder, out = tmp_path / "sequence-frames", tmp_path / "sequence-masks"
+    folder.mkdir()
+    for number, frame in enumerate(frames, 1):
+        shutil.copy2(frame, folder / f"frame_{number:04d}.png")
+    sys.path.insert(0, str(PROJECT / "plugins" / "client"))
+    from alphalift_client import find_core_python
+
+    env = {**os.environ, "ALPHALIFT_BACKEND": "onnxruntime"}
+    done = subprocess.run([find_core_python(), "-m", "alphalift", "remove", str(folder), "--sequence",
+                           "--out-dir", str(out), "--format", "mask"], capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr
+    masks = [np.asarray(Image.open(out / f"frame_{n:04d}.png"), np.int16) for n in range(1, len(frames) + 1)]
+    _sequence_masks[key] = masks
+    return masks
 
 
 def bpy_python(version: str) -> Path:
@@ -49,9 +84,8 @@ def blender_results(request, tmp_path_factory):
     photo = skimage_data.astronaut()
     (work / "seq").mkdir(parents=True)
     Image.fromarray(photo).save(work / "photo.png")
-    frames = [photo, photo[:, ::-1], np.roll(photo, 120, axis=1)]
-    for number, frame in enumerate(frames, 1):
-        Image.fromarray(np.ascontiguousarray(frame)).save(work / "seq" / f"frame_{number:04d}.png")
+    for number, frame in enumerate(drifting_frames(photo), 1):
+        Image.fromarray(frame).save(work / "seq" / f"frame_{number:04d}.png")
     ran = subprocess.run([str(python), str(PROJECT / "tests" / "hosts" / "blender_driver.py"), str(addons),
                           str(work)], capture_output=True, text=True, timeout=1200,
                          env={**os.environ, "ALPHALIFT_BACKEND": "onnxruntime",
@@ -127,24 +161,37 @@ def test_still_render_alpha_is_the_cli_mask(blender_results, tmp_path):
     assert np.abs(rendered_alpha(work / "still_render.png") - expected).max() <= 2
 
 
-def test_each_sequence_frame_gets_its_own_matte(blender_results, tmp_path):
+def test_sequence_with_temporal_smoothing_renders_the_cli_sequence_mattes(blender_results, tmp_path):
+    """Temporal Smoothing is on by default; the range computed as 1-2, then grown to 1-3 (frame 3
+    goes on from the frame 2 the worker holds): each frame is the CLI's --sequence matte, which on
+    this noisy panning shot is not the per-frame one."""
     work, report, _ = blender_results
-    assert report["sequence"] == ["FINISHED"]
+    assert report["temporal_default"] is True
+    assert report["sequence_first_two"] == report["sequence"] == ["FINISHED"]
+    assert report["range_grown_changed"] == ["matte_0003.png"]
+    frames = [work / "seq" / f"frame_{n:04d}.png" for n in (1, 2, 3)]
+    expected = cli_sequence_masks(frames, tmp_path)
     for frame in (1, 2, 3):
-        expected = cli_mask(work / "seq" / f"frame_{frame:04d}.png", tmp_path)
-        assert np.abs(rendered_alpha(work / f"seq_render_{frame}.png") - expected).max() <= 2, frame
+        assert np.abs(rendered_alpha(work / f"seq_render_{frame}.png") - expected[frame - 1]).max() <= 2, frame
+    per_frame = cli_mask(frames[1], tmp_path)
+    assert np.abs(expected[1] - per_frame).max() > 8, "the footage must tell the two modes apart"
+    touched = rendered_alpha(work / "seq_touched_render_2.png")  # recomputed alone, after frame 1
+    assert np.abs(touched - expected[1]).max() <= 2
 
 
 def test_movie_frames_are_read_with_blender_and_matted(blender_results, tmp_path):
+    """A movie of the sequence, with Temporal Smoothing: its frames, read out by Blender, are
+    the CLI's --sequence mattes of those frames."""
     work, report, _ = blender_results
     assert report["movie_source"] == "MOVIE" and report["movie"] == ["FINISHED"]
     cache = Path(report["cache"])
-    for frame in (1, 2, 3):
-        extracted = cache / f"source_{frame:04d}.png"
+    extracted = [cache / f"source_{frame:04d}.png" for frame in (1, 2, 3)]
+    for frame, path in enumerate(extracted, 1):
         original = np.asarray(Image.open(work / "seq" / f"frame_{frame:04d}.png"), np.int16)
-        assert np.abs(np.asarray(Image.open(extracted).convert("RGB"), np.int16) - original).mean() < 2
-        expected = cli_mask(extracted, tmp_path)
-        assert np.abs(rendered_alpha(work / f"movie_render_{frame}.png") - expected).max() <= 2, frame
+        assert np.abs(np.asarray(Image.open(path).convert("RGB"), np.int16) - original).mean() < 2
+    expected = cli_sequence_masks(extracted, tmp_path)
+    for frame in (1, 2, 3):
+        assert np.abs(rendered_alpha(work / f"movie_render_{frame}.png") - expected[frame - 1]).max() <= 2, frame
 
 
 def test_image_editor_remove_background_makes_a_cutout_image(blender_results, tmp_path):

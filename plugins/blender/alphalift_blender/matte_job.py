@@ -176,9 +176,9 @@ def compute(jobs: List[FrameJob], options: dict, cancelled: Callable[[], bool],
         except AlphaLiftClientError as exc:
             if exc.code == "video-support-missing":
                 raise AlphaLiftClientError(
-                    "Temporal Smoothing needs AlphaLift's video extra, which its core lacks: run "
-                    "`python3 installers/install.py blender` again, or turn Temporal Smoothing off.",
-                    exc.code) from None
+                    "Temporal Smoothing needs AlphaLift's video extra (OpenCV), which this core lacks: "
+                    "turn Temporal Smoothing off, or set up the core with `python3 installers/install.py "
+                    "blender`, which includes it.", exc.code) from None
             raise
         if not step.warm_up:
             cache.record(job, options)
