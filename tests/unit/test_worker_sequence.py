@@ -29,13 +29,13 @@ def worker(worker_env, footage):  # noqa: F811 - after footage: it imports a sec
     assert worker.close() == 0
 
 
-def cli_masks(folder: Path, out: Path, env: dict[str, str], *options: str) -> list[np.ndarray]:
-    """`alphalift remove FOLDER [--sequence] --format mask`: the reference mattes, in frame order."""
-    done = subprocess.run([sys.executable, "-m", "alphalift", "remove", str(folder), *options,
+def cli_masks(inputs: list[Path], out: Path, env: dict[str, str], *options: str) -> list[np.ndarray]:
+    """`alphalift remove INPUTS [--sequence] --format mask`: the reference mattes f_1.png, ..."""
+    done = subprocess.run([sys.executable, "-m", "alphalift", "remove", *map(str, inputs), *options,
                            "--out-dir", str(out), "--format", "mask", "--model", "tiny"],
                           capture_output=True, text=True, env=env)
     assert done.returncode == 0, done.stderr
-    return [mask(out / f"f_{n}.png") for n in range(1, len(list(folder.iterdir())) + 1)]
+    return [mask(out / f"f_{n}.png") for n in range(1, len(list(out.iterdir())) + 1)]
 
 
 def mask(path: Path) -> np.ndarray:
@@ -54,25 +54,15 @@ def footage(tmp_path_factory, worker_env):  # noqa: F811
         Image.fromarray(image).save(root / "shot" / f"f_{number}.png")
         if number >= 3:
             Image.fromarray(image).save(root / "from3" / f"f_{number - 2}.png")
-    sequence = cli_masks(root / "shot", root / "sequence", worker_env, "--sequence")
-    per_frame = per_frame_masks(root, worker_env)
-    from3 = cli_masks(root / "from3", root / "from3-out", worker_env, "--sequence")
+    sequence = cli_masks([root / "shot"], root / "sequence", worker_env, "--sequence")
+    per_frame = cli_masks(sorted((root / "shot").iterdir()), root / "per-frame", worker_env)
+    from3 = cli_masks([root / "from3"], root / "from3-out", worker_env, "--sequence")
     from ..conftest import build_tiny_model
 
     other = build_tiny_model(root / "other.onnx")  # the same graph under another name
     subprocess.run([sys.executable, "-m", "alphalift", "models", "import", str(other), "--as", "tiny-b",
                     "--family", "isnet"], env=worker_env, check=True, capture_output=True)
     return root, sequence, per_frame, from3
-
-
-def per_frame_masks(root: Path, env: dict[str, str]) -> list[np.ndarray]:
-    out = root / "per-frame"
-    done = subprocess.run([sys.executable, "-m", "alphalift", "remove",
-                           *[str(root / "shot" / f"f_{n}.png") for n in range(1, FRAMES + 1)],
-                           "--out-dir", str(out), "--format", "mask", "--model", "tiny"],
-                          capture_output=True, text=True, env=env)
-    assert done.returncode == 0, done.stderr
-    return [mask(out / f"f_{n}.png") for n in range(1, FRAMES + 1)]
 
 
 def frame_request(request_id: Any, root: Path, number: int, session: str, out: Path | None,
