@@ -49,7 +49,8 @@ def cli_sequence_masks(frames: list[Path], tmp_path: Path) -> list[np.ndarray]:
 
     env = {**os.environ, "ALPHALIFT_BACKEND": "onnxruntime"}
     done = subprocess.run([find_core_python(), "-m", "alphalift", "remove", str(folder), "--sequence",
-                           "--out-dir", str(out), "--format", "mask"], capture_output=True, text=True, env=env)
+                           "--out-dir", str(out), "--format", "mask"],
+                          capture_output=True, text=True, env=env)
     assert done.returncode == 0, done.stderr
     masks = [np.asarray(Image.open(out / f"frame_{n:04d}.png"), np.int16) for n in range(1, len(frames) + 1)]
     _sequence_masks[key] = masks
@@ -172,7 +173,8 @@ def test_sequence_with_temporal_smoothing_renders_the_cli_sequence_mattes(blende
     frames = [work / "seq" / f"frame_{n:04d}.png" for n in (1, 2, 3)]
     expected = cli_sequence_masks(frames, tmp_path)
     for frame in (1, 2, 3):
-        assert np.abs(rendered_alpha(work / f"seq_render_{frame}.png") - expected[frame - 1]).max() <= 2, frame
+        rendered = rendered_alpha(work / f"seq_render_{frame}.png")
+        assert np.abs(rendered - expected[frame - 1]).max() <= 2, frame
     per_frame = cli_mask(frames[1], tmp_path)
     assert np.abs(expected[1] - per_frame).max() > 8, "the footage must tell the two modes apart"
     touched = rendered_alpha(work / "seq_touched_render_2.png")  # recomputed alone, after frame 1
@@ -191,7 +193,8 @@ def test_movie_frames_are_read_with_blender_and_matted(blender_results, tmp_path
         assert np.abs(np.asarray(Image.open(path).convert("RGB"), np.int16) - original).mean() < 2
     expected = cli_sequence_masks(extracted, tmp_path)
     for frame in (1, 2, 3):
-        assert np.abs(rendered_alpha(work / f"movie_render_{frame}.png") - expected[frame - 1]).max() <= 2, frame
+        rendered = rendered_alpha(work / f"movie_render_{frame}.png")
+        assert np.abs(rendered - expected[frame - 1]).max() <= 2, frame
 
 
 def test_image_editor_remove_background_makes_a_cutout_image(blender_results, tmp_path):
