@@ -22,6 +22,7 @@ Its wheels come from pip (`pip wheel` for the core, `pip download` for the rest)
 folder and reused without asking the index when they are all there. numpy is left out (Blender
 ships it; the others are resolved against the oldest numpy Blender ships), and so is OpenVINO (a
 59 MB wheel, 180 MB installed: the bundled core runs ONNX Runtime; `install.py core` adds OpenVINO).
+OpenCV is bundled for the node's Temporal Smoothing.
 """
 from __future__ import annotations
 
@@ -45,6 +46,9 @@ MANIFEST = "blender_manifest.toml"
 BLENDER_PYTHON = "3.11"  # Blender 4.2 LTS to 5.0 all ship CPython 3.11
 BLENDER_NUMPY = "1.26.4"  # the oldest numpy those Blenders ship: the bundle is resolved against it
 LEFT_OUT = ("numpy",)  # Blender's own is used
+# The node's Temporal Smoothing (on by default) needs the video extra's optical flow; PyAV is not
+# bundled: Blender reads movie frames with its own decoder.
+BUNDLED_EXTRAS = ("opencv-python-headless>=4.8",)
 PLATFORMS: Dict[str, List[str]] = {  # Blender's platform names -> pip's platform tags
     "linux-x64": ["manylinux_2_28_x86_64", "manylinux2014_x86_64"],  # Blender 4.2+ needs glibc 2.28
     "windows-x64": ["win_amd64"],
@@ -110,7 +114,7 @@ def platform_wheels(platform: str, core: Path, cache: Path) -> List[Path]:
     with tempfile.TemporaryDirectory() as scratch:
         args = ["download", "--quiet", "--only-binary=:all:", "--python-version", BLENDER_PYTHON,
                 "--implementation", "cp", "--abi", "cp" + BLENDER_PYTHON.replace(".", ""), *tags,
-                "-d", scratch, str(core), f"numpy=={BLENDER_NUMPY}"]
+                "-d", scratch, str(core), *BUNDLED_EXTRAS, f"numpy=={BLENDER_NUMPY}"]
         if not pip([*args, "--no-index", "--find-links", str(folder)], "", quiet_failure=True):
             pip(args, f"could not fetch the wheels for {platform}")
         wheels = []

@@ -55,6 +55,9 @@ def test_each_platform_zip_passes_blenders_validator(version, zips, tmp_path):
             names = set(archive.namelist())
         assert manifest["platforms"] == [platform]
         assert {wheel[2:] for wheel in manifest["wheels"]} <= names
+        bundled = {Path(wheel).name.split("-")[0].lower() for wheel in manifest["wheels"]}
+        assert {"alphalift", "onnxruntime", "pillow", "opencv_python_headless"} <= bundled, bundled
+        assert "numpy" not in bundled and "openvino" not in bundled, "Blender's numpy; no OpenVINO"
         print(f"\n{target.name}: {target.stat().st_size / 1e6:.1f} MB, {len(manifest['wheels'])} wheels, "
               f"passes Blender {version}'s validator")
 
