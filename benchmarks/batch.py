@@ -17,6 +17,7 @@ may be shared). Skips cleanly when the dataset is absent.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -86,7 +87,7 @@ def run(name: str, source: Path, dest: Path, extra: list[str]) -> dict:
     """One configuration on one folder of photos, in its own process."""
     command = [sys.executable, "-m", "alphalift",
                *(part.format(src=source, dest=dest) for part in CONFIGS[name]), *extra]
-    with ActorMemory() as actors:
+    with ActorMemory() if name.startswith("ray") else contextlib.nullcontext(ActorMemory()) as actors:
         start = time.perf_counter()
         process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         _, status, usage = os.wait4(process.pid, 0)
