@@ -61,22 +61,23 @@ def test_a_job_spreads_over_both_nodes_and_equals_remove(two_nodes, tmp_path):
     env, address = two_nodes
     source = tmp_path / "in"
     source.mkdir()
-    for index in range(6):
-        Image.fromarray(red_disc((40 + 4 * index, 30))).save(source / f"p{index}.png")
+    count = 16  # refined, so the job outlasts the second actor's start-up (it loads the model)
+    for index in range(count):
+        Image.fromarray(red_disc((200 + 4 * index, 150))).save(source / f"p{index}.png")
     dest = tmp_path / "out"
     result = subprocess.run([sys.executable, "-m", "alphalift", "batch", str(source), str(dest),
-                             "--model", "tiny", "--no-refine", "--engine", "ray",
+                             "--model", "tiny", "--engine", "ray",
                              "--ray-address", address], env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
-    assert "6 images: 6 cut out" in result.stdout
+    assert f"{count} images: {count} cut out" in result.stdout
     rows = [json.loads(line) for line in (dest / "alphalift-manifest.jsonl").read_text().splitlines()]
     nodes = {row["worker"].rsplit(":", 1)[1] for row in rows}
     assert len(nodes) == 2, f"one actor a node by default, both used: {nodes}"
     reference = tmp_path / "reference"
     single = subprocess.run([sys.executable, "-m", "alphalift", "remove", str(source), "--out-dir",
-                             str(reference), "--model", "tiny", "--no-refine"], env=env,
+                             str(reference), "--model", "tiny"], env=env,
                             capture_output=True, text=True)
     assert single.returncode == 0, single.stderr
-    for index in range(6):
+    for index in range(count):
         name = f"p{index}.png"
         assert (dest / name).read_bytes() == (reference / name).read_bytes()

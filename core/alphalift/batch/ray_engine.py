@@ -27,6 +27,7 @@ from .work import Cutter, Job, Settings, SharedRemover
 
 ENV_PASSED = ("ALPHALIFT_HOME", "ALPHALIFT_BACKEND", "ALPHALIFT_THREADS", "ALPHALIFT_MAX_PIXELS")
 MAX_BLOCKS = 2000  # blocks of the input list: small enough to stream, few enough to plan fast
+ACTOR_START_S = 900  # to start every actor, a first download of the model included
 BATCH = 2 * LANES  # images an actor takes at once: its lanes stay busy, a lost actor costs few
 
 
@@ -143,6 +144,10 @@ class RayEngine:
         context.enable_progress_bars = False  # ours counts images, not blocks
         context.print_on_execution_start = False
         context.enable_auto_log_stats = False
+        if hasattr(context, "wait_for_min_actors_s"):
+            # every actor holds its model before any image is handed out, so work spreads over
+            # all of them from the start; a pool the cluster cannot place fails with a message
+            context.wait_for_min_actors_s = ACTOR_START_S
         nodes = sum(1 for node in ray.nodes() if node.get("Alive"))
         workers, cpus = pool_shape(ray.cluster_resources(), nodes, options)
         from ..engine import thread_count
@@ -151,15 +156,16 @@ class RayEngine:
         threads = thread_count(settings.threads) or (max(1, int(cpus)) if not options.gpus_per_worker else None)
         plain = {**asdict(settings), "threads": threads}
         items = [{"input": job.input, "output": job.output} for job in jobs]
+        # one task a block (batch_size=None: Ray Data would merge small blocks up to a batch
+        # size), blocks of BATCH images, so even a small job reaches every actor
         blocks = min(MAX_BLOCKS, math.ceil(len(items) / BATCH))
         dataset = ray.data.from_items(items, override_num_blocks=blocks)
         results = dataset.map_batches(
-            CutoutActor, fn_constructor_kwargs={"settings": plain}, batch_size=BATCH,
-            compute=ActorPoolStrategy(size=workers), num_cpus=cpus,
+            CutoutActor, fn_constructor_kwargs={"settings": plain}, batch_size=None,
+            compute=ActorPoolStrategy(size=workers, max_tasks_in_flight_per_actor=1), num_cpus=cpus,
             num_gpus=options.gpus_per_worker or None, batch_format="numpy")
         try:
-            for batch in results.iter_batches(batch_size=None, batch_format="numpy",
-                                              prefetch_batches=0):
+            for batch in results.iter_batches(batch_size=None, batch_format="numpy"):
                 for text in batch["row"]:
                     record(Row(**json.loads(str(text))))
         except ray.exceptions.RayError as exc:
