@@ -30,7 +30,8 @@ def cluster(tmp_path_factory):
     """A 2-CPU Ray cluster and an ALPHALIFT_HOME holding the tiny model; yields the environment
     for CLI processes."""
     home = tmp_path_factory.mktemp("ray-home") / "home"
-    ray.init(num_cpus=2, include_dashboard=False, logging_level="ERROR")
+    # address="local": always a cluster of its own, never one a `ray start` left on this machine
+    ray.init(address="local", num_cpus=2, include_dashboard=False, logging_level="ERROR")
     # after ray.init: it may have turned on token authentication (RAY_AUTH_MODE), which every
     # process joining the cluster needs too
     env = {**os.environ, "ALPHALIFT_HOME": str(home), "ALPHALIFT_BACKEND": "onnxruntime",
