@@ -8,11 +8,10 @@ import argparse
 import logging
 import sys
 import traceback
-from fractions import Fraction
 from pathlib import Path
 
 from . import __version__
-from .config import pixel_count
+from .argtypes import frame_rate, pixel_limit, positive_int
 from .errors import AlphaLiftError, InputError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -51,7 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
                             "temporally steady mattes")
     video.add_argument("--video-out", type=Path, metavar="FILE",
                        help="also write a video with alpha: .mov (ProRes 4444) or .webm (VP9)")
-    video.add_argument("--fps", type=positive_fraction, metavar="RATE",
+    video.add_argument("--fps", type=frame_rate, metavar="RATE",
                        help="--video-out's frame rate (default: the movie's own; 24 for frames)")
     video.add_argument("--no-temporal", action="store_true",
                        help="cut each frame out on its own (no temporal smoothing)")
@@ -81,38 +80,6 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--stdio", action="store_true", required=True,
                        help="JSON lines on stdin/stdout (the only transport)")
     return parser
-
-
-def pixel_limit(text: str) -> int:
-    """--max-pixels as people write it: 100000000, 100M, 24MP."""
-    try:
-        value = pixel_count(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a pixel count (e.g. 100000000 or 100M)") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
-
-
-def positive_fraction(text: str) -> Fraction:
-    """A frame rate as people write it: 25, 29.97, 30000/1001."""
-    try:
-        value = Fraction(text).limit_denominator(100000)
-    except (ValueError, ZeroDivisionError):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a frame rate (e.g. 25 or 30000/1001)") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError("must be above 0")
-    return value
-
-
-def positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,7 +9,7 @@ EXIT_OK, EXIT_FAILED = 0, 1
 
 
 def add_batch_parser(commands) -> None:
-    from ..cli import pixel_limit, positive_int
+    from ..argtypes import non_negative_float, pixel_limit, positive_int
 
     batch = commands.add_parser(
         "batch", help="cut out a whole folder, glob or list, resumably, here or on a Ray cluster",
@@ -41,16 +41,6 @@ def add_batch_parser(commands) -> None:
                        help="refuse images larger than this (e.g. 100M)")
     batch.add_argument("--backend", choices=("auto", "onnxruntime", "openvino"), default="auto")
     batch.add_argument("--offline", action="store_true", help="never download a model")
-
-
-def non_negative_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError("must be 0 or more")
-    return value
 
 
 def run_batch(args: argparse.Namespace) -> int:
