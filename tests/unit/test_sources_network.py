@@ -17,20 +17,12 @@ import pytest
 
 from alphalift.errors import ModelMissingError
 
-from .http_fixture import Routes, dead_url, serve
+from .http_fixture import dead_url
 from .model_fixtures import add_half_model, run_cli
-from .test_store import spec, store_with
+from .test_store import server, spec, store_with  # noqa: F401 (server: the local HTTP fixture)
 
 PAYLOAD = random.Random(11).randbytes(200_000)
 DIGEST = hashlib.sha256(PAYLOAD).hexdigest()
-
-
-@pytest.fixture
-def server():
-    routes = Routes()
-    http, base = serve(routes)
-    yield routes, base
-    http.shutdown()
 
 
 def add_custom_entry(home: Path, name: str, sources: list[dict]) -> None:
