@@ -15,7 +15,8 @@ still queued or running):
         of the shot S, cut with temporal smoothing (see Sequence sessions below).
     {"id": 8, "op": "download", "model": NAME}
     {"id": 7, "op": "cancel"}
-    {"op": "shutdown"}
+    {"op": "shutdown"}       lets queued and running jobs finish, then exits. End of input
+        (the host closed the pipe or died) instead cancels them and exits at once.
 
 Replies:
     hello: {"ok": true, "protocol": 1, "version": V, "models": [{"name", "licence", "size", "cached",
