@@ -32,18 +32,9 @@ def build_parser() -> argparse.ArgumentParser:
     where.add_argument("--out-dir", type=Path,
                        help="folder for outputs, named <stem>.png (<stem>-<ext>.png where inputs "
                             "share a stem)")
-    remove.add_argument("--format", choices=("rgba", "mask", "foreground"), default="rgba",
-                        help="rgba: cut-out with alpha; mask: 8-bit matte; foreground: colours only")
-    remove.add_argument("--model", help="model name (see `alphalift models list`)")
-    remove.add_argument("--no-refine", dest="refine", action="store_false",
-                        help="skip the matting stage (raw model mask, original colours)")
-    remove.add_argument("--bg", metavar="COLOR", help="composite on this colour (e.g. white, #00ff00)")
+    add_cutout_options(remove)
     remove.add_argument("--force", action="store_true", help="overwrite existing outputs")
-    remove.add_argument("--max-pixels", type=pixel_limit, metavar="N",
-                        help="refuse images larger than this (e.g. 100000000 or 100M)")
     remove.add_argument("--threads", type=positive_int, metavar="N", help="inference threads")
-    remove.add_argument("--backend", choices=("auto", "onnxruntime", "openvino"), default="auto")
-    remove.add_argument("--offline", action="store_true", help="never download a model")
     video = remove.add_argument_group("video (a movie file, or a folder with --sequence)")
     video.add_argument("--sequence", action="store_true",
                        help="the folder's images, in natural name order, are frames of one shot: "
@@ -80,6 +71,20 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--stdio", action="store_true", required=True,
                        help="JSON lines on stdin/stdout (the only transport)")
     return parser
+
+
+def add_cutout_options(parser: argparse.ArgumentParser) -> None:
+    """What a cut-out looks like and where its model comes from: the same for remove and batch."""
+    parser.add_argument("--format", choices=("rgba", "mask", "foreground"), default="rgba",
+                        help="rgba: cut-out with alpha; mask: 8-bit matte; foreground: colours only")
+    parser.add_argument("--model", help="model name (see `alphalift models list`)")
+    parser.add_argument("--no-refine", dest="refine", action="store_false",
+                        help="skip the matting stage (raw model mask, original colours)")
+    parser.add_argument("--bg", metavar="COLOR", help="composite on this colour (e.g. white, #00ff00)")
+    parser.add_argument("--max-pixels", type=pixel_limit, metavar="N",
+                        help="refuse images larger than this (e.g. 100000000 or 100M)")
+    parser.add_argument("--backend", choices=("auto", "onnxruntime", "openvino"), default="auto")
+    parser.add_argument("--offline", action="store_true", help="never download a model")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,7 +9,8 @@ EXIT_OK, EXIT_FAILED = 0, 1
 
 
 def add_batch_parser(commands) -> None:
-    from ..argtypes import non_negative_float, pixel_limit, positive_int
+    from ..argtypes import non_negative_float, positive_int
+    from ..cli import add_cutout_options
 
     batch = commands.add_parser(
         "batch", help="cut out a whole folder, glob or list, resumably, here or on a Ray cluster",
@@ -29,18 +30,9 @@ def add_batch_parser(commands) -> None:
                             "model (default: one a node, or one a GPU share)")
     batch.add_argument("--gpus-per-worker", type=non_negative_float, default=0.0, metavar="G",
                        help="GPUs Ray gives each actor (e.g. 1, or 0.5 to share one)")
-    batch.add_argument("--format", choices=("rgba", "mask", "foreground"), default="rgba",
-                       help="rgba: cut-out with alpha; mask: 8-bit matte; foreground: colours only")
-    batch.add_argument("--model", help="model name (see `alphalift models list`)")
-    batch.add_argument("--no-refine", dest="refine", action="store_false",
-                       help="skip the matting stage (raw model mask, original colours)")
-    batch.add_argument("--bg", metavar="COLOR", help="composite on this colour (e.g. white, #00ff00)")
+    add_cutout_options(batch)
     batch.add_argument("--force", action="store_true",
                        help="cut out again even the images the manifest says are done")
-    batch.add_argument("--max-pixels", type=pixel_limit, metavar="N",
-                       help="refuse images larger than this (e.g. 100M)")
-    batch.add_argument("--backend", choices=("auto", "onnxruntime", "openvino"), default="auto")
-    batch.add_argument("--offline", action="store_true", help="never download a model")
 
 
 def run_batch(args: argparse.Namespace) -> int:
