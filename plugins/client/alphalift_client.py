@@ -18,7 +18,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import IO, Callable, Dict, List, Optional
+from typing import IO, Callable, Dict, List, Optional, Sequence
 
 PROTOCOL = 1
 POLL_SECONDS = 0.2  # how often a waiting request looks at the worker's process
@@ -354,16 +354,20 @@ class AlphaLiftClient:
     def remove_file(self, source: str, save: Dict[str, str], model: Optional[str] = None,
                     refine: bool = True,
                     on_progress: Optional[Callable[[float, str], None]] = None,
-                    overwrite: bool = False, sequence: Optional[Dict] = None) -> Dict[str, str]:
+                    overwrite: bool = False, sequence: Optional[Dict] = None,
+                    prompt: Optional[Dict] = None) -> Dict[str, str]:
         """Cut out an image file; the worker writes PNGs (keys mask, foreground, rgba -> paths).
 
         An existing file is replaced only with ``overwrite``; the source never is.
         ``sequence``: {"id", "frame", "start"}, a frame of a shot with temporal smoothing (with
-        an empty ``save``, a warm-up frame); the protocol's "Sequence sessions" say how."""
+        an empty ``save``, a warm-up frame); the protocol's "Sequence sessions" say how.
+        ``prompt``: see ``make_prompt``."""
         options = {"model": model, "refine": bool(refine), "foreground": False,
                    "save": {kind: str(path) for kind, path in save.items()}, "overwrite": bool(overwrite)}
         if sequence is not None:
             options["sequence"] = dict(sequence)
+        if prompt:
+            options["prompt"] = dict(prompt)
         reply = self._call({"op": "remove", "image": {"file": str(source)}, "options": options}, on_progress)
         return reply["saved"]
 
@@ -372,14 +376,16 @@ class AlphaLiftClient:
                alpha_format: str = "L8", linear: bool = False, limit: Optional[bytes] = None,
                on_progress: Optional[Callable[[float, str], None]] = None,
                foreground_format: str = "RGB8", foreground_alpha: str = "opaque",
-               flip: bool = False) -> Result:
+               flip: bool = False, prompt: Optional[Dict] = None) -> Result:
         """Cut out raw pixels (row-major, no padding); returns the matte (and colours).
 
         ``linear``: float pixels are linear light (as in Krita's float colour spaces).
         ``limit``: an 8-bit selection (one byte a pixel); outside it the returned alpha stays opaque.
         ``foreground_format``: RGB8, RGBA8 (GIMP), BGRA8 (Krita) or RGBAF (Blender); the 4-channel
         ones carry an opaque alpha, or the matte with ``foreground_alpha="matte"``.
-        ``flip``: rows run bottom-up (Blender) in the pixels, the limit and the result alike."""
+        ``flip``: rows run bottom-up (Blender) in the pixels, the limit and the result alike.
+        ``prompt``: what the subject is (``make_prompt``), in pixels of the image as seen (top-left
+        origin, y down), whatever ``flip`` says of the rows' order."""
         folder = Path(tempfile.mkdtemp(prefix="alphalift-"))  # mode 0700: the worker checks it
         try:
             source = folder / "input.raw"
@@ -390,6 +396,8 @@ class AlphaLiftClient:
             if limit is not None:
                 (folder / "limit.raw").write_bytes(limit)
                 options["limit"] = str(folder / "limit.raw")
+            if prompt:
+                options["prompt"] = dict(prompt)
             reply = self._call({"op": "remove", "image": {
                 "path": str(source), "width": width, "height": height, "format": pixel_format,
                 "linear": bool(linear), "flip": bool(flip)}, "options": options}, on_progress)
@@ -399,6 +407,17 @@ class AlphaLiftClient:
                           reply.get("foreground", {}).get("format", foreground_format))
         finally:
             shutil.rmtree(folder, ignore_errors=True)
+
+
+def make_prompt(box: Optional[Sequence[float]] = None, include: Sequence[Sequence[float]] = (),
+                exclude: Sequence[Sequence[float]] = ()) -> Optional[Dict]:
+    """The protocol's "prompt": a box (x0, y0, x1, y1) the subject lies in and points on it
+    (include) or off it (exclude), in image pixels; None when nothing is said."""
+    if box is None and not include and not exclude:
+        return None
+    return {"box": None if box is None else [float(v) for v in box],
+            "include": [[float(x), float(y)] for x, y in include],
+            "exclude": [[float(x), float(y)] for x, y in exclude]}
 
 
 def open_log(path: Path) -> IO[bytes]:
