@@ -32,3 +32,21 @@ positive_int = bounded(int, "a whole number", 1)
 non_negative_float = bounded(float, "a number", 0.0)
 frame_rate = bounded(lambda text: Fraction(text).limit_denominator(100000),
                      "a frame rate (e.g. 25 or 30000/1001)", Fraction(0), above=True)
+
+
+def coordinates(count: int, shape: str) -> Callable[[str], tuple[float, ...]]:
+    """An argparse ``type`` for ``count`` comma-separated pixel coordinates (floats allowed);
+    whether they lie within the image is checked once the image's size is known."""
+    from .prompts import parse_numbers
+
+    def convert(text: str) -> tuple[float, ...]:
+        try:
+            return parse_numbers(text, count)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {shape} ({count} numbers)") from None
+
+    return convert
+
+
+box_coordinates = coordinates(4, "x0,y0,x1,y1")
+point_coordinates = coordinates(2, "x,y")

@@ -11,8 +11,9 @@ import traceback
 from pathlib import Path
 
 from . import __version__
-from .argtypes import frame_rate, pixel_limit, positive_int
+from .argtypes import box_coordinates, frame_rate, pixel_limit, point_coordinates, positive_int
 from .errors import AlphaLiftError, InputError
+from .prompts import CLI_NAMES, Prompt
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -35,6 +36,14 @@ def build_parser() -> argparse.ArgumentParser:
     add_cutout_options(remove)
     remove.add_argument("--force", action="store_true", help="overwrite existing outputs")
     remove.add_argument("--threads", type=positive_int, metavar="N", help="inference threads")
+    prompt = remove.add_argument_group(
+        "prompt (one image; pixels from its top-left corner, x right, y down)")
+    prompt.add_argument("--box", type=box_coordinates, metavar="X0,Y0,X1,Y1",
+                        help="the subject lies in this box; nothing outside it is kept")
+    prompt.add_argument("--include", type=point_coordinates, action="append", default=[],
+                        metavar="X,Y", help="this point is on the subject (repeatable)")
+    prompt.add_argument("--exclude", type=point_coordinates, action="append", default=[],
+                        metavar="X,Y", help="this point is not on the subject (repeatable)")
     video = remove.add_argument_group("video (a movie file, or a folder with --sequence)")
     video.add_argument("--sequence", action="store_true",
                        help="the folder's images, in natural name order, are frames of one shot: "
@@ -158,6 +167,7 @@ def run_remove(args: argparse.Namespace) -> int:
     from .pipeline import Remover
 
     limit = args.max_pixels or max_pixels()  # a bad ALPHALIFT_* variable: one line, nothing done
+    prompt = command_line_prompt(args)
     remover = Remover(backend=backend_setting(args.backend), threads=thread_count(args.threads),
                       download=not args.offline)
     from .video.run import is_video_run, run_video
@@ -173,8 +183,10 @@ def run_remove(args: argparse.Namespace) -> int:
     for source, target in tqdm(jobs, unit="image", disable=len(jobs) < 2 or not sys.stderr.isatty()):
         try:
             image = load_image(source, limit=limit)
+            if prompt is not None:  # before the model: a bad prompt writes nothing
+                prompt.check(*image.size, CLI_NAMES)
             cutout = remover.remove(image, model=args.model, refine=args.refine,
-                                    foreground=args.format != "mask")
+                                    foreground=args.format != "mask", prompt=prompt)
             check_target(target, inputs, args.force)  # nothing appeared there meanwhile
             save_image(cutout.to_image(args.format, background), target,
                        icc_profile=cutout.icc_profile)
@@ -188,6 +200,27 @@ def run_remove(args: argparse.Namespace) -> int:
         print(f"alphalift: {tally.failures} of {len(files)} images failed", file=sys.stderr)
         return EXIT_FAILED
     return EXIT_OK
+
+
+def command_line_prompt(args: argparse.Namespace) -> Prompt | None:
+    """--box, --include and --exclude as one Prompt (None if none is given), refused where the run
+    is not one image: a prompt's pixels mean one picture."""
+    if args.box is None and not args.include and not args.exclude:
+        return None
+    option = "--box" if args.box is not None else "--include" if args.include else "--exclude"
+    fix = "Cut one image file at a time with a prompt."
+    if args.sequence:
+        raise InputError(f"{option} applies to one image, not to frames with --sequence.", fix)
+    if len(args.inputs) > 1:
+        raise InputError(f"{option} applies to one image; you gave {len(args.inputs)} inputs.", fix)
+    item = args.inputs[0]
+    if item.is_dir():
+        raise InputError(f"{option} applies to one image, and {item} is a folder.", fix)
+    from .video.sources import is_movie
+
+    if is_movie(item) or args.video_out:
+        raise InputError(f"{option} applies to one image, not to a movie's frames.", fix)
+    return Prompt.of(args.box, args.include, args.exclude, CLI_NAMES)
 
 
 def gather_inputs(args: argparse.Namespace) -> list[Path]:
