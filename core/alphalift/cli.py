@@ -11,7 +11,7 @@ import traceback
 from pathlib import Path
 
 from . import __version__
-from .argtypes import box_coordinates, frame_rate, pixel_limit, point_coordinates, positive_int
+from .argtypes import bounded, box_coordinates, frame_rate, pixel_limit, point_coordinates, positive_int
 from .errors import AlphaLiftError, InputError
 from .prompts import CLI_NAMES, Prompt
 
@@ -77,8 +77,15 @@ def build_parser() -> argparse.ArgumentParser:
     add_batch_parser(commands)
 
     serve = commands.add_parser("serve", help="run the worker that host plug-ins talk to")
-    serve.add_argument("--stdio", action="store_true", required=True,
-                       help="JSON lines on stdin/stdout (the only transport)")
+    transport = serve.add_mutually_exclusive_group(required=True)
+    transport.add_argument("--stdio", action="store_true",
+                           help="JSON lines on stdin/stdout, for one client; ends with its input")
+    transport.add_argument("--socket", type=Path, metavar="PATH",
+                           help="JSON lines on a Unix socket in a private (0700) folder, for many "
+                                "clients in turn (GIMP's calls); one worker a socket")
+    serve.add_argument("--idle-exit", type=bounded(float, "a number of seconds", 0.0, above=True),
+                       default=300.0, metavar="SECONDS",
+                       help="with --socket: exit after this long with no client (default 300)")
     return parser
 
 
@@ -112,6 +119,10 @@ def main(argv: list[str] | None = None) -> int:
 
             return run_batch(args)
         if args.command == "serve":
+            if args.socket is not None:
+                from .worker.listen import serve_socket
+
+                return serve_socket(args.socket, args.idle_exit)
             from .worker.server import serve_stdio
 
             return serve_stdio()

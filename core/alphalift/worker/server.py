@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import os
 import queue
 import sys
 import threading
@@ -37,10 +38,12 @@ PAUSE_STAGES = ("hello", "load-model", "segment", "refine", "done")
 
 
 class Worker:
-    def __init__(self, out: TextIO, remover: Remover | None = None, pause_at: str = "") -> None:
+    def __init__(self, out: TextIO, remover: Remover | None = None, pause_at: str = "",
+                 job_lock: threading.Lock | None = None) -> None:
         self.out = out
         self.remover = remover or Remover()
         self.pause_at = pause_at
+        self.job_lock = job_lock or threading.Lock()  # shared by a socket's connections: one job at a time
         self.write_lock = threading.Lock()
         self.state_lock = threading.Lock()  # taken before write_lock, never after
         self.jobs: queue.Queue = queue.Queue()
@@ -71,7 +74,7 @@ class Worker:
         defaults = {"model": default.name, "licence": default.licence, "licence_url": default.licence_url,
                     "description": default.description, "refine": True}
         return {"id": request.id, "ok": True, "protocol": PROTOCOL, "version": __version__,
-                "models": models, "defaults": defaults}
+                "pid": os.getpid(), "models": models, "defaults": defaults}
 
     def remove(self, request: Remove) -> dict[str, Any]:
         cancel = self.cancels[request.id]
@@ -157,7 +160,8 @@ class Worker:
         with self.state_lock:
             self.running = {"id": request.id, "event": "progress", "fraction": 0.0, "stage": stage}
         try:
-            reply = self.remove(request) if isinstance(request, Remove) else self.download(request)
+            with self.job_lock:  # heartbeats go on ("start") while another connection's job runs
+                reply = self.remove(request) if isinstance(request, Remove) else self.download(request)
         except AlphaLiftError as exc:
             reply = failure(request.id, exc.code, str(exc))
         except Exception as exc:  # a bug must not kill the worker; the host shows the message
@@ -233,7 +237,13 @@ def serve_stdio(stdin: BinaryIO | TextIO | None = None, stdout: TextIO | None = 
     out = stdout or sys.stdout
     # Anything else printing to stdout (a library's warning) would corrupt the protocol.
     sys.stdout = sys.stderr
-    worker = Worker(out, pause_at=env_choice("ALPHALIFT_TEST_PAUSE_AT", PAUSE_STAGES, ""))
+    serve_stream(Worker(out, pause_at=env_choice("ALPHALIFT_TEST_PAUSE_AT", PAUSE_STAGES, "")), stdin)
+    return 0
+
+
+def serve_stream(worker: Worker, stdin: BinaryIO | TextIO) -> None:
+    """Answer one client's requests until shutdown (queued jobs finish) or the end of its input
+    (its jobs are cancelled); stdin for --stdio, one connection for --socket (listen.py)."""
     stop = threading.Event()
     jobs = threading.Thread(target=worker.job_loop, daemon=True)
     heartbeat = threading.Thread(target=worker.heartbeat_loop, args=(stop,), daemon=True)
@@ -249,4 +259,3 @@ def serve_stdio(stdin: BinaryIO | TextIO | None = None, stdout: TextIO | None = 
         worker.jobs.put(None)
         jobs.join()
         stop.set()
-    return 0
