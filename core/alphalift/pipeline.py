@@ -1,12 +1,15 @@
 """One cut-out, start to finish; the only module that knows the order of the stages.
 
 load/normalise -> segment (model) -> refine (matting: alpha + foreground colours) -> user's alpha.
-A Remover keeps one inference session per model, so hosts and batches pay the load once.
+A Remover keeps one inference session per model, so hosts and batches pay the load once, and the
+model's last few outputs, so a prompt that only moves points does not run the network again.
+With a prompt (prompts/): the model sees the box's window only, the points edit its probability,
+the matting stage refines that window, and nothing outside the box is subject.
 """
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -18,6 +21,10 @@ from .engine import Backend, create_backend, preferred_backend_name, thread_coun
 from .errors import CancelledError
 from .imageio import SourceImage, check_size, from_pil, load_image
 from .models import ModelSpec, ModelStore
+from .prompts import Prompt
+from .prompts.cache import ProbabilityCache, pixels_key
+from .prompts.points import point_probability
+from .prompts.window import Window, box_alpha, box_window, points_in_window
 from .segment import segment
 
 ProgressFn = Callable[[float, str], None]
@@ -49,6 +56,7 @@ class Remover:
         self.download = download
         self._backends: dict[str, Backend] = {}
         self._lock = threading.Lock()
+        self.probabilities = ProbabilityCache()
 
     def backend_for(self, spec: ModelSpec) -> Backend:
         with self._lock:
@@ -61,21 +69,49 @@ class Remover:
                 self._backends[spec.name] = backend
             return backend
 
+    def probability(self, rgb: np.ndarray, spec: ModelSpec, backend: Backend, window: Window) -> np.ndarray:
+        """The model's probability for the window of ``rgb``, from the cache when it saw these
+        pixels before. Read-only: it may be shared with the cache."""
+        left, top, right, bottom = window
+        view = rgb[top:bottom, left:right]
+        key = (pixels_key(view), spec.name)
+        mask = self.probabilities.get(key)
+        if mask is None:
+            mask = segment(view, spec, backend)
+            self.probabilities.put(key, mask)
+            mask = self.probabilities.get(key) if self.probabilities.entries > 0 else mask
+        return mask
+
     def remove(self, image: SourceImage | Image.Image | np.ndarray | str | Path,
                model: str | None = None, refine: bool = True, foreground: bool = True,
                progress: ProgressFn = _no_progress,
-               cancel: threading.Event | None = None, hooks: StageHooks | None = None) -> Cutout:
+               cancel: threading.Event | None = None, hooks: StageHooks | None = None,
+               prompt: Prompt | None = None) -> Cutout:
+        """``prompt``: a box the subject lies in and points on (include) or off (exclude) it, in
+        the image's pixels; checked against the image (PromptError names the field)."""
         def checkpoint(fraction: float, stage: str) -> None:
             if cancel is not None and cancel.is_set():
                 raise CancelledError("Cancelled.", "Nothing was changed.")
             progress(fraction, stage)
 
         source = as_source_image(image)
+        width, height = source.size
+        if prompt is not None:
+            prompt = None if prompt.is_empty else prompt.check(width, height)
         spec = self.store.catalog.get(model)
         checkpoint(0.0, "load-model")
         backend = self.backend_for(spec)
         checkpoint(0.1, "segment")
-        mask = segment(source.rgb, spec, backend)
+        window = box_window(prompt.box if prompt else None, width, height)
+        whole = window == (0, 0, width, height)
+        inside = None if prompt is None else box_alpha(prompt.box, width, height)
+        mask = self.probability(source.rgb, spec, backend, window)
+        if prompt is not None:
+            left, top, right, bottom = window
+            mask = point_probability(source.rgb[top:bottom, left:right], mask,
+                                     points_in_window(prompt, window))
+            # The matting stage sees the object go on past the box's edge (the box cuts it after).
+            mask = paste(mask, window, (height, width), extend=True)
         if hooks is not None:
             mask = hooks.probability(source.rgb, mask)
         colours = source.colour
@@ -84,12 +120,44 @@ class Remover:
 
             checkpoint(0.6, "refine")
             adjust = None if hooks is None else (lambda alpha: hooks.alpha(source.rgb, alpha))
-            mask, colours = refine_matte(source.rgb, mask, spec.input_size, foreground=foreground,
-                                         colour=source.colour, adjust_alpha=adjust)
+            # Without temporal hooks the matting stage only needs the box and a margin for context.
+            part = (0, 0, width, height) if whole or hooks is not None else \
+                grown(window, max(8, round(0.02 * max(width, height))), width, height)
+            left, top, right, bottom = part
+            alpha, part_colours = refine_matte(
+                source.rgb[top:bottom, left:right], mask[top:bottom, left:right], spec.input_size,
+                foreground=foreground, colour=source.colour[top:bottom, left:right], adjust_alpha=adjust)
+            mask = paste(alpha, part, (height, width))
+            if part == (0, 0, width, height):
+                colours = part_colours
+            else:
+                colours = source.colour.copy()
+                colours[top:bottom, left:right] = part_colours
+        if inside is not None:
+            mask = mask * inside
         if source.alpha is not None:
             mask = mask * source.alpha
         checkpoint(1.0, "done")
         return Cutout(mask.astype(np.float32, copy=False), colours, source.colour, source.icc_profile)
+
+
+def paste(part: np.ndarray, window: Window, shape: tuple[int, int], extend: bool = False) -> np.ndarray:
+    """``part`` placed at ``window`` in a float32 array of ``shape``: zero around it, or with
+    ``extend`` its edge values repeated outwards."""
+    left, top, right, bottom = window
+    if part.shape == tuple(shape):
+        return part
+    if extend:
+        height, width = shape
+        return np.pad(part, ((top, height - bottom), (left, width - right)), mode="edge").astype(np.float32)
+    whole = np.zeros(shape, np.float32)
+    whole[top:bottom, left:right] = part
+    return whole
+
+
+def grown(window: Window, margin: int, width: int, height: int) -> Window:
+    left, top, right, bottom = window
+    return max(0, left - margin), max(0, top - margin), min(width, right + margin), min(height, bottom + margin)
 
 
 def as_source_image(image: SourceImage | Image.Image | np.ndarray | str | Path) -> SourceImage:
@@ -115,11 +183,16 @@ def default_remover() -> Remover:
 
 def remove_background(image: SourceImage | Image.Image | np.ndarray | str | Path,
                       model: str | None = None, refine: bool = True, foreground: bool = True,
-                      progress: ProgressFn = _no_progress) -> Cutout:
+                      progress: ProgressFn = _no_progress,
+                      box: Sequence[float] | None = None, include: Iterable[Sequence[float]] = (),
+                      exclude: Iterable[Sequence[float]] = ()) -> Cutout:
     """Cut the subject out of ``image`` (a path, a Pillow image or an HxWx{3,4} uint8 array).
 
     ``refine`` runs the matting stage (true alpha at the edges, decontaminated colours);
     ``foreground=False`` skips the colour estimation when only the mask is wanted.
+    ``box`` (x0, y0, x1, y1), ``include`` and ``exclude`` points (x, y), in pixels from the
+    top-left corner, say what the subject is: it lies in the box, on the include points and off
+    the exclude ones.
     """
     return default_remover().remove(image, model=model, refine=refine, foreground=foreground,
-                                    progress=progress)
+                                    progress=progress, prompt=Prompt.of(box, include, exclude))
