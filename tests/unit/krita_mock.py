@@ -27,6 +27,53 @@ class Rect:
         return self._height
 
 
+class RectF:
+    """QRectF: floating-point x, y, width, height (shape geometry is in points)."""
+
+    def __init__(self, x: float, y: float, width: float, height: float) -> None:
+        self._x, self._y, self._width, self._height = x, y, width, height
+
+    def x(self) -> float:
+        return self._x
+
+    def y(self) -> float:
+        return self._y
+
+    def width(self) -> float:
+        return self._width
+
+    def height(self) -> float:
+        return self._height
+
+
+class Shape:
+    """libkis Shape: geometry in points (1/72 inch) in document coordinates, as Krita keeps it."""
+
+    def __init__(self, name: str, box_pt: tuple[float, float, float, float],
+                 shape_type: str = "KoPathShape") -> None:
+        self._name, self._box, self._type = name, box_pt, shape_type
+
+    def name(self) -> str:
+        return self._name
+
+    def type(self) -> str:
+        return self._type
+
+    def boundingBox(self) -> RectF:
+        return RectF(*self._box)
+
+
+class GroupShape(Shape):
+    """libkis GroupShape: a shape whose children() are shapes."""
+
+    def __init__(self, name: str, shapes: List[Shape]) -> None:
+        super().__init__(name, (0.0, 0.0, 0.0, 0.0), "groupshape")
+        self._children = shapes
+
+    def children(self) -> List[Shape]:
+        return list(self._children)
+
+
 class Selection:
     """Krita's Selection: an 8-bit plane over the whole image (0 outside what was set)."""
 
@@ -105,6 +152,24 @@ class Node:
     def setSelection(self, selection: Selection) -> None:  # masks only
         self.selection = selection
 
+    def remove(self) -> bool:
+        """Take the node out of its parent: one undo command, as in Krita."""
+        if self.parent is None:
+            return False
+        in_document = self._in_document()
+        self.parent.children.remove(self)
+        root = self.parent._root()
+        self.parent = None
+        if in_document:
+            root.document.undo_steps += 1
+        return True
+
+    def colorLabel(self) -> int:
+        return getattr(self, "_label", 0)
+
+    def setColorLabel(self, index: int) -> None:
+        self._label = index
+
     def _root(self) -> Node:
         return self if self.parent is None else self.parent._root()
 
@@ -112,11 +177,22 @@ class Node:
         return self._root().document is not None
 
 
+class VectorLayer(Node):
+    """A vector layer: its shapes() are what the user drew on it."""
+
+    def __init__(self, name: str, shapes: Optional[List[Shape]] = None) -> None:
+        super().__init__(name, "vectorlayer")
+        self.shape_list: List[Shape] = list(shapes or [])
+
+    def shapes(self) -> List[Shape]:
+        return list(self.shape_list)
+
+
 class Document:
     """A Krita 5.2 document; Krita51Document lacks createTransparencyMask."""
 
-    def __init__(self, width: int, height: int, layers: List[Node]) -> None:
-        self._width, self._height = width, height
+    def __init__(self, width: int, height: int, layers: List[Node], resolution: int = 72) -> None:
+        self._width, self._height, self._resolution = width, height, resolution
         self.root = Node("root", "grouplayer")
         self.root.document = self
         self.root.children = list(layers)
@@ -132,6 +208,10 @@ class Document:
 
     def height(self) -> int:
         return self._height
+
+    def resolution(self) -> int:
+        """Pixels per inch (Krita rounds it to an integer here)."""
+        return self._resolution
 
     def activeNode(self) -> Optional[Node]:
         return self.active
@@ -153,6 +233,9 @@ class Document:
 
     def createNode(self, name: str, node_type: str) -> Node:
         return Node(name, node_type, "RGBA", "U16", "sRGB-elle-V2-g10.icc")
+
+    def createVectorLayer(self, name: str) -> VectorLayer:
+        return VectorLayer(name)
 
     def createTransparencyMask(self, name: str) -> Node:
         return Node(name, "transparencymask", "GRAYA", "U8")

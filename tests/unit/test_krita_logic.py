@@ -30,10 +30,12 @@ def plugin_module(name: str):
 actions = plugin_module("matte_actions")
 formats = plugin_module("layer_formats")
 settings = plugin_module("settings")
+prompts = plugin_module("prompt_sources")
 
 
 def photo_layer(bounds=(0, 0, 4, 3), **kwargs) -> krita.Node:
-    kwargs.setdefault("pixels", bytes(range(bounds[2] * bounds[3] * 4)))
+    if "pixels" not in kwargs:
+        kwargs["pixels"] = bytes(range(bounds[2] * bounds[3] * 4))
     return krita.Node("Photo", bounds=bounds, **kwargs)
 
 
@@ -164,6 +166,119 @@ def test_krita_51_goes_through_the_selection_and_restores_it():
     (mask,) = layer.childNodes()
     assert mask.name() == "AlphaLift" and mask.selection.pixelData(0, 0, 4, 3) == bytes([9] * 12)
     assert document.selection() is None, "the user had no selection, so none is left behind"
+
+
+def select_rect(document: krita.Document, x: int, y: int, w: int, h: int) -> None:
+    document.global_selection = krita.Selection()
+    document.global_selection.setPixelData(bytes([255] * w * h), x, y, w, h)
+
+
+def test_selection_bounds_are_the_box_in_layer_pixels_and_still_the_limit():
+    layer = photo_layer(bounds=(-2, 5, 6, 4))
+    document = krita.Document(10, 10, [layer])
+    select_rect(document, 0, 6, 3, 2)  # layer pixels x 2..4, y 1..2
+    remove = actions.prepare(document, actions.REMOVE)
+    assert remove.box == (2, 1, 5, 3)
+    assert remove.limit == bytes(6) + bytes([0, 0, 255, 255, 255, 0] * 2) + bytes(6)
+    select = actions.prepare(document, actions.SELECT)
+    assert select.box == (2, 1, 5, 3) and select.limit is None, "Select Subject: a box, no limit"
+
+
+def test_a_whole_layer_selection_or_none_gives_no_box_and_one_off_the_layer_is_refused():
+    layer = photo_layer()
+    document = krita.Document(8, 8, [layer])
+    assert actions.prepare(document, actions.REMOVE).box is None
+    select_rect(document, 0, 0, 8, 8)
+    assert actions.prepare(document, actions.REMOVE).box is None
+    select_rect(document, 5, 5, 2, 2)
+    with pytest.raises(formats.Refusal, match="selection does not touch \u201cPhoto\u201d"):
+        actions.prepare(document, actions.REMOVE)
+
+
+def ellipse_at(x_px: float, y_px: float, ppi: int, name: str = "Ellipse") -> krita.Shape:
+    """A 4-pixel wide ellipse centred on document pixel (x_px, y_px), in points as Krita stores it."""
+    to_pt = 72.0 / ppi
+    return krita.Shape(name, ((x_px - 2) * to_pt, (y_px - 2) * to_pt, 4 * to_pt, 4 * to_pt), "EllipseShape")
+
+
+def test_shapes_on_the_point_layers_are_points_in_layer_pixels_at_the_document_resolution():
+    layer = photo_layer(bounds=(10, 5, 40, 30), pixels=bytes(40 * 30 * 4))
+    include = krita.VectorLayer(prompts.INCLUDE_LAYER, [ellipse_at(30, 20, 300)])
+    exclude = krita.VectorLayer(prompts.EXCLUDE_LAYER, [krita.GroupShape("Group", [
+        ellipse_at(12.5, 6, 300), ellipse_at(49, 34, 300)])])
+    group = krita.Node("Notes", "grouplayer")
+    document = krita.Document(60, 40, [layer, include, group], resolution=300)
+    group.addChildNode(exclude, None)
+    document.setActiveNode(layer)
+    request = actions.prepare(document, actions.REMOVE)
+    assert request.include == [pytest.approx((20.0, 15.0))]
+    assert request.exclude == [pytest.approx((2.5, 1.0)), pytest.approx((39.0, 29.0))]
+    assert request.pixels == layer.pixels, "the points layers are not in the pixels sent"
+
+
+def test_a_point_off_the_layer_is_refused_naming_its_layer():
+    layer = photo_layer(bounds=(0, 0, 4, 3))
+    document = krita.Document(10, 10, [layer, krita.VectorLayer(prompts.EXCLUDE_LAYER, [ellipse_at(8, 8, 72)])])
+    document.setActiveNode(layer)
+    with pytest.raises(formats.Refusal, match="\u201cAlphaLift exclude\u201d.*outside \u201cPhoto\u201d"):
+        actions.prepare(document, actions.REMOVE)
+
+
+def test_points_layers_are_added_once_on_top_and_the_cut_out_still_targets_the_photo():
+    layer = photo_layer()
+    document = krita.Document(4, 3, [layer])
+    added = prompts.add_points_layer(document, prompts.EXCLUDE_LAYER)
+    assert added.type() == "vectorlayer" and document.topLevelNodes()[-1] is added
+    assert document.activeNode() is added and added.colorLabel() != 0
+    assert prompts.add_points_layer(document, prompts.EXCLUDE_LAYER) is added
+    assert [n.name() for n in document.topLevelNodes()] == ["Photo", prompts.EXCLUDE_LAYER]
+    assert document.undo_steps == 1
+    assert actions.prepare(document, actions.REMOVE).node is layer, "the layer below the points layer"
+    other = krita.Node("Other", bounds=(0, 0, 4, 3), pixels=bytes(48))
+    document.rootNode().addChildNode(other, layer)
+    assert actions.prepare(document, actions.REMOVE, remembered=layer).node is layer
+
+
+def test_refine_keeps_the_box_takes_the_new_points_and_replaces_the_mask():
+    layer = photo_layer(bounds=(0, 0, 4, 3))
+    document = krita.Document(4, 3, [layer])
+    select_rect(document, 1, 0, 3, 3)
+    first = actions.prepare(document, actions.REMOVE)
+    actions.apply(first, bytes([100] * 12), None, krita.Selection, lambda n: None)
+    exclude = prompts.add_points_layer(document, prompts.EXCLUDE_LAYER)
+    exclude.shape_list.append(ellipse_at(2.5, 1.5, 72))
+    document.global_selection = None  # the box is the first run's, whatever the selection is now
+    steps = document.undo_steps
+    again = actions.prepare_refine(first, document)
+    assert again.box == (1, 0, 4, 3) and again.limit == first.limit and again.node is layer
+    assert again.exclude == [pytest.approx((2.5, 1.5))] and again.include == []
+    actions.apply(again, bytes([7] * 12), None, krita.Selection, lambda n: None)
+    (mask,) = layer.childNodes()
+    assert mask.name() == "AlphaLift" and mask.selection.pixelData(0, 0, 4, 3) == bytes([7] * 12)
+    assert layer.pixels == bytes(range(48))
+    assert document.undo_steps - steps == 2, "the old mask out, the new one in"
+
+
+def test_refine_of_select_subject_replaces_the_selection_with_the_first_box():
+    layer = photo_layer(bounds=(0, 0, 4, 3))
+    document = krita.Document(4, 3, [layer])
+    select_rect(document, 0, 0, 2, 3)
+    first = actions.prepare(document, actions.SELECT)
+    actions.apply(first, bytes([9] * 12), None, krita.Selection, lambda n: None)
+    again = actions.prepare_refine(first, document)
+    assert again.box == (0, 0, 2, 3) and again.action == actions.SELECT
+    actions.apply(again, bytes([5] * 12), None, krita.Selection, lambda n: None)
+    assert document.selection().pixelData(0, 0, 4, 3) == bytes([5] * 12) and document.undo_steps == 0
+
+
+def test_refine_needs_an_earlier_run_on_this_image():
+    layer = photo_layer()
+    document = krita.Document(4, 3, [layer])
+    with pytest.raises(formats.Refusal, match="Run Remove Background"):
+        actions.prepare_refine(None, document)
+    first = actions.prepare(document, actions.REMOVE)
+    with pytest.raises(formats.Refusal, match="Run Remove Background"):
+        actions.prepare_refine(first, krita.Document(4, 3, [photo_layer()]))
 
 
 class Settings:

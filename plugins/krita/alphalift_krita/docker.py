@@ -8,6 +8,7 @@ from PyQt5.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QLabel, QProgres
 
 from . import settings
 from .matte_actions import CUTOUT, REMOVE, SELECT
+from .prompt_sources import EXCLUDE_LAYER, INCLUDE_LAYER
 from .session import Session, current_session
 
 DOCKER_ID = "alphalift_docker"
@@ -46,6 +47,24 @@ class AlphaLiftDocker(DockWidget):
         for action, button in self.buttons.items():
             button.clicked.connect(lambda _checked=False, a=action: self.session.run(a))
             layout.addWidget(button)
+        self.prompt_buttons = [QPushButton("Add include points layer", body),
+                               QPushButton("Add exclude points layer", body),
+                               QPushButton("Refine with points", body)]
+        include, exclude, refine = self.prompt_buttons
+        include.setToolTip(f"A vector layer \u201c{INCLUDE_LAYER}\u201d: the centre of each shape you "
+                           "draw on it is a point on the subject")
+        exclude.setToolTip(f"A vector layer \u201c{EXCLUDE_LAYER}\u201d: the centre of each shape you "
+                           "draw on it is a point that is not subject")
+        refine.setToolTip("Run the last action again on the same layer and box with the points as "
+                          "they are now; the model is not run again")
+        include.clicked.connect(lambda: self.session.add_points(INCLUDE_LAYER))
+        exclude.clicked.connect(lambda: self.session.add_points(EXCLUDE_LAYER))
+        refine.clicked.connect(lambda: self.session.refine())
+        row = QHBoxLayout()
+        row.addWidget(include)
+        row.addWidget(exclude)
+        layout.addLayout(row)
+        layout.addWidget(refine)
         self.progress_bar = QProgressBar(body)
         self.progress_bar.setRange(0, 100)
         self.cancel_button = QPushButton("Cancel", body)
@@ -103,7 +122,7 @@ class AlphaLiftDocker(DockWidget):
         self.progress_bar.setValue(max(0, int(fraction * 100)))
 
     def show_busy(self, busy: bool) -> None:
-        for button in list(self.buttons.values()) + [self.download_button]:
+        for button in list(self.buttons.values()) + self.prompt_buttons + [self.download_button]:
             button.setEnabled(not busy)
         self.cancel_button.setEnabled(busy)
         self.progress_bar.setRange(0, 100)

@@ -22,3 +22,5 @@ class AlphaLiftExtension(Extension):
         for action_id, (text, action) in ACTIONS.items():
             created = window.createAction(action_id, text, "tools/scripts")
             created.triggered.connect(lambda _checked=False, a=action: current_session().run(a))
+        refine = window.createAction("alphalift_refine_points", "AlphaLift: Refine with Points", "tools/scripts")
+        refine.triggered.connect(lambda _checked=False: current_session().refine())

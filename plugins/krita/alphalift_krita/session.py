@@ -9,9 +9,10 @@ from typing import Any, List, Optional
 
 from PyQt5.QtCore import QObject, pyqtSignal
 
-from .alphalift_client import AlphaLiftClient, AlphaLiftClientError
+from .alphalift_client import AlphaLiftClient, AlphaLiftClientError, make_prompt
 from .layer_formats import Refusal
-from .matte_actions import CUTOUT, REMOVE, MatteRequest, apply, prepare
+from .matte_actions import CUTOUT, REMOVE, MatteRequest, apply, prepare, prepare_refine, target_layer
+from .prompt_sources import add_points_layer
 from .settings import Options
 
 
@@ -29,6 +30,8 @@ class Session(QObject):
         self.options = Options()
         self.running = False
         self.last_message = ("", False)
+        self.last: Optional[MatteRequest] = None  # the last run that landed, for Refine with points
+        self.target: Any = None  # (document, layer) points are drawn for
         self._finished.connect(self._on_finished)
         self.message.connect(lambda text, error: setattr(self, "last_message", (text, error)))
 
@@ -40,13 +43,48 @@ class Session(QObject):
             return False
         if action == REMOVE and self.options.decontaminate:
             action = CUTOUT
+        document = self.krita.activeDocument()
         try:
-            request = prepare(self.krita.activeDocument(), action)
+            request = prepare(document, action, self._remembered(document))
         except Refusal as refusal:
             self.message.emit(str(refusal), True)
             return False
+        self.target = (document, request.node)
         self._start(lambda: self._remove(request), "Finding the subject\u2026")
         return True
+
+    def refine(self) -> bool:
+        """Re-run the last action on its layer with the points drawn now; the worker still holds
+        the model's output for those pixels and box, so only the points' work is paid."""
+        if self.running:
+            self.message.emit("AlphaLift is still working on the last request.", True)
+            return False
+        try:
+            request = prepare_refine(self.last, self.krita.activeDocument())
+        except Refusal as refusal:
+            self.message.emit(str(refusal), True)
+            return False
+        self._start(lambda: self._remove(request), "Refining with the points\u2026")
+        return True
+
+    def add_points(self, name: str) -> None:
+        """Make (or pick) a points layer to draw on, remembering which layer the points are for."""
+        document = self.krita.activeDocument()
+        if document is None:
+            self.message.emit("Open an image first.", True)
+            return
+        try:
+            self.target = (document, target_layer(document, self._remembered(document)))
+        except Refusal:
+            pass  # points can be drawn before the layer is picked
+        add_points_layer(document, name)
+        self.message.emit(f"Draw small shapes (e.g. with the Ellipse tool) on \u201c{name}\u201d: "
+                          "each one's centre is a point. Then Refine with points, or run an action.", False)
+
+    def _remembered(self, document: Any) -> Any:
+        if self.target is not None and document is not None and self.target[0] == document:
+            return self.target[1]
+        return None
 
     def refresh_models(self) -> None:
         threading.Thread(target=self._list_models, daemon=True).start()
@@ -77,6 +115,7 @@ class Session(QObject):
                 model=self.options.model or None, refine=self.options.refine,
                 foreground=request.action == CUTOUT, linear=request.linear, limit=request.limit,
                 foreground_format="BGRA8",  # Krita's U8 pixel order, made by the worker
+                prompt=make_prompt(request.box, request.include, request.exclude),
                 on_progress=lambda fraction, stage: self.progress.emit(fraction, stage))
             self._finished.emit(request, result, None)
         except AlphaLiftClientError as exc:
@@ -113,6 +152,7 @@ class Session(QObject):
             else:
                 summary = apply(request, result.alpha, result.foreground, self.krita_selection,
                                 lambda name: self.krita.action(name).trigger())
+                self.last = request
                 self.message.emit(summary, False)
         except Refusal as refusal:
             self.message.emit(str(refusal), True)
