@@ -22,7 +22,7 @@ from .errors import CancelledError
 from .imageio import SourceImage, check_size, from_pil, load_image
 from .models import ModelSpec, ModelStore
 from .prompts import Prompt
-from .prompts.cache import ProbabilityCache, pixels_key
+from .prompts.cache import RecentCache, frozen, pixels_key
 from .prompts.points import point_probability
 from .prompts.window import Window, box_alpha, box_window, points_in_window
 from .segment import segment
@@ -56,7 +56,8 @@ class Remover:
         self.download = download
         self._backends: dict[str, Backend] = {}
         self._lock = threading.Lock()
-        self.probabilities = ProbabilityCache()
+        self.probabilities = RecentCache(entries=4)  # the model's last outputs (read-only)
+        self.refined = RecentCache(entries=2)  # the matting stage's last runs (matting/partial.py)
 
     def backend_for(self, spec: ModelSpec) -> Backend:
         with self._lock:
@@ -69,18 +70,48 @@ class Remover:
                 self._backends[spec.name] = backend
             return backend
 
-    def probability(self, rgb: np.ndarray, spec: ModelSpec, backend: Backend, window: Window) -> np.ndarray:
-        """The model's probability for the window of ``rgb``, from the cache when it saw these
-        pixels before. Read-only: it may be shared with the cache."""
+    def probability(self, rgb: np.ndarray, key: bytes, spec: ModelSpec, backend: Backend,
+                    window: Window) -> np.ndarray:
+        """The model's probability for the window of ``rgb`` (whose pixels_key is ``key``), from
+        the cache when it saw these pixels before. Read-only: it may be shared with the cache."""
         left, top, right, bottom = window
-        view = rgb[top:bottom, left:right]
-        key = (pixels_key(view), spec.name)
-        mask = self.probabilities.get(key)
+        cache_key = (key, spec.name, window)
+        mask = self.probabilities.get(cache_key)
         if mask is None:
-            mask = segment(view, spec, backend)
-            self.probabilities.put(key, mask)
-            mask = self.probabilities.get(key) if self.probabilities.entries > 0 else mask
+            mask = frozen(segment(rgb[top:bottom, left:right], spec, backend))
+            self.probabilities.put(cache_key, mask)
         return mask
+
+    def matte(self, source: SourceImage, key: tuple, probability: np.ndarray, part: Window,
+              model_size: tuple[int, int], foreground: bool,
+              adjust: Callable[[np.ndarray], np.ndarray] | None) -> tuple[np.ndarray, np.ndarray]:
+        """The matting stage on the ``part`` window; without an ``adjust`` hook, a run on the same
+        pixels as the last one solves again only where the probability changed."""
+        from .matting import refine_matte
+        from .matting.partial import Refined, refine_changes
+
+        left, top, right, bottom = part
+        rgb, colour = source.rgb[top:bottom, left:right], source.colour[top:bottom, left:right]
+        probability = probability[top:bottom, left:right]
+
+        def refine_window(window: Window) -> tuple[np.ndarray, np.ndarray]:
+            x0, y0, x1, y1 = window
+            return refine_matte(rgb[y0:y1, x0:x1], probability[y0:y1, x0:x1], model_size,
+                                foreground=foreground, colour=colour[y0:y1, x0:x1])
+
+        if adjust is not None:
+            return refine_matte(rgb, probability, model_size, foreground=foreground, colour=colour,
+                                adjust_alpha=adjust)
+        memory_key = (key, part, foreground, model_size)
+        previous = self.refined.get(memory_key)
+        result = None
+        if previous is not None:
+            margin = max(16, round(0.03 * max(probability.shape)))
+            result = refine_changes(probability, previous, refine_window, margin)
+        if result is None:
+            result = refine_window((0, 0, right - left, bottom - top))
+        self.refined.put(memory_key, Refined(*(frozen(v) for v in (probability, *result))))
+        return result[0].copy(), result[1].copy()
 
     def remove(self, image: SourceImage | Image.Image | np.ndarray | str | Path,
                model: str | None = None, refine: bool = True, foreground: bool = True,
@@ -105,7 +136,8 @@ class Remover:
         window = box_window(prompt.box if prompt else None, width, height)
         whole = window == (0, 0, width, height)
         inside = None if prompt is None else box_alpha(prompt.box, width, height)
-        mask = self.probability(source.rgb, spec, backend, window)
+        key = pixels_key(source.rgb)
+        mask = self.probability(source.rgb, key, spec, backend, window)
         if prompt is not None:
             left, top, right, bottom = window
             mask = point_probability(source.rgb[top:bottom, left:right], mask,
@@ -113,24 +145,22 @@ class Remover:
             # The matting stage sees the object go on past the box's edge (the box cuts it after).
             mask = paste(mask, window, (height, width), extend=True)
         if hooks is not None:
-            mask = hooks.probability(source.rgb, mask)
+            mask = hooks.probability(source.rgb, mask.copy())
         colours = source.colour
         if refine:
-            from .matting import refine_matte
-
             checkpoint(0.6, "refine")
             adjust = None if hooks is None else (lambda alpha: hooks.alpha(source.rgb, alpha))
             # Without temporal hooks the matting stage only needs the box and a margin for context.
             part = (0, 0, width, height) if whole or hooks is not None else \
                 grown(window, max(8, round(0.02 * max(width, height))), width, height)
-            left, top, right, bottom = part
-            alpha, part_colours = refine_matte(
-                source.rgb[top:bottom, left:right], mask[top:bottom, left:right], spec.input_size,
-                foreground=foreground, colour=source.colour[top:bottom, left:right], adjust_alpha=adjust)
+            colour_key = key if source.colour is source.rgb else pixels_key(source.colour)
+            alpha, part_colours = self.matte(source, (key, colour_key), mask, part, spec.input_size,
+                                             foreground, adjust)
             mask = paste(alpha, part, (height, width))
             if part == (0, 0, width, height):
                 colours = part_colours
             else:
+                left, top, right, bottom = part
                 colours = source.colour.copy()
                 colours[top:bottom, left:right] = part_colours
         if inside is not None:

@@ -152,3 +152,20 @@ def test_remove_background_takes_box_and_points(tiny_home, monkeypatch) -> None:
     cutout = pipeline.remove_background(rgb, model="tiny", box=(1, 1, 159, 95),
                                         exclude=[(LEFT[0], LEFT[1])])
     assert mean_on(cutout.mask, left) < 0.05 and mean_on(cutout.mask, right) > 0.9
+
+
+def test_a_point_after_a_run_matches_a_fresh_run_with_that_point(tiny_home) -> None:
+    """The second run re-solves only around the change (matting/partial.py); the matte it pastes
+    is the one a fresh run makes, up to the solver's tolerance."""
+    rgb, left, right = scene()
+    wide = np.zeros((HEIGHT * 2, WIDTH * 3, 3), np.uint8)
+    wide[...] = rgb[0, 0]
+    wide[:HEIGHT, :WIDTH] = rgb  # two discs in the corner of a larger photo
+    point = Prompt(exclude=((RIGHT[0], RIGHT[1]),))
+    warm = Remover(backend="onnxruntime")
+    warm.remove(wide, model="tiny")
+    again = warm.remove(wide, model="tiny", prompt=point)
+    fresh = Remover(backend="onnxruntime").remove(wide, model="tiny", prompt=point)
+    assert mean_on(again.mask[:HEIGHT, :WIDTH], right) < 0.05
+    assert np.abs(again.mask - fresh.mask).max() < 0.02
+    assert np.abs(again.foreground.astype(int) - fresh.foreground).max() <= 3

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
+from typing import Any
 
 import numpy as np
 
@@ -20,28 +21,34 @@ def pixels_key(rgb: np.ndarray) -> bytes:
     return digest.digest()
 
 
-class ProbabilityCache:
-    """Least recently used probabilities (float32 HxW), a few at most; thread-safe."""
+class RecentCache:
+    """The few most recently used values, by key; thread-safe. Values are kept as given: a caller
+    stores what nobody will change (see ``frozen``)."""
 
     def __init__(self, entries: int = 4) -> None:
         self.entries = entries
-        self._items: OrderedDict[tuple, np.ndarray] = OrderedDict()
+        self._items: OrderedDict[tuple, Any] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: tuple) -> np.ndarray | None:
+    def get(self, key: tuple) -> Any:
         with self._lock:
             value = self._items.get(key)
             if value is not None:
                 self._items.move_to_end(key)
             return value
 
-    def put(self, key: tuple, probability: np.ndarray) -> None:
+    def put(self, key: tuple, value: object) -> None:
         if self.entries <= 0:
             return
-        probability = probability.copy()
-        probability.setflags(write=False)  # callers get it shared: nobody may edit it in place
         with self._lock:
-            self._items[key] = probability
+            self._items[key] = value
             self._items.move_to_end(key)
             while len(self._items) > self.entries:
                 self._items.popitem(last=False)
+
+
+def frozen(values: np.ndarray) -> np.ndarray:
+    """A read-only copy: a cached array is handed to many callers, none may edit it in place."""
+    values = values.copy()
+    values.setflags(write=False)
+    return values

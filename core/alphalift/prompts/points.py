@@ -28,6 +28,7 @@ class PointSettings:
     seed_radius: float = 0.01  # disc radius of a point, as a fraction of the long side
     prior_weight: float = 0.05  # how strongly the model's probability holds far from any point
     reach: float = 0.3  # geodesic colour distance within which a point silences the model
+    domain: float = 3.0  # the walk is solved within this many reaches of a point; beyond, the model holds
     contrast: float = 4.0  # stretch of the walker's values about 0.5
     step_cost: float = 0.004  # geodesic cost of one pixel step, so flat regions still end somewhere
 
@@ -106,12 +107,15 @@ def point_probability(rgb: np.ndarray, probability: np.ndarray,
                                   shape=(count, count)).tocsr()
     degree = np.asarray(adjacency.sum(axis=1)).ravel()
     system = (sparse.diags(degree + hold) - adjacency).tocsr()
-    fixed = (include | exclude).ravel()
-    known = include.ravel().astype(np.float64)
+    # Pixels far (in colour distance) from every point keep the model's value: they bound the
+    # solve, which keeps it small, and a change connected to no point is dropped anyway.
+    fixed = (include | exclude).ravel() | (distance > settings.domain * settings.reach)
+    known = np.where(include.ravel(), 1.0, np.where(exclude.ravel(), 0.0, prior.ravel()))
     free = np.flatnonzero(~fixed)
     rhs = hold * prior.ravel() - system[:, np.flatnonzero(fixed)] @ known[fixed]
     solved = known.copy()
-    solved[free] = spsolve(system[free][:, free].tocsc(), rhs[free])
+    if free.size:
+        solved[free] = spsolve(system[free][:, free].tocsc(), rhs[free])
     walk = np.clip(solved.reshape(shape), 0.0, 1.0)
     # A walker's value mixes the point's pull with leaks through weak edges; what matters is the
     # side of 0.5 it falls on, so stretch it (the matting stage makes the edges soft again).
