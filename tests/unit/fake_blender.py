@@ -46,3 +46,25 @@ def fake_blender(folder: Path, version: str = "4.5.4", validate_error: str = "",
 def calls(folder: Path) -> list[list[str]]:
     log = folder / "calls.jsonl"
     return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+
+
+# Stand-ins for the bpy data prompt_place.py reads (duck-typed: only the attributes it uses).
+
+class FakeBox:
+    """The box properties of an AlphaLift node (or the Image Editor operator), as Box Mask's."""
+
+    def __init__(self, x: float = 0.5, y: float = 0.5, width: float = 0.5, height: float = 0.3,
+                 use_box: bool = True) -> None:
+        self.use_box, self.box_x, self.box_y, self.box_width, self.box_height = use_box, x, y, width, height
+
+
+class _Named:
+    def __init__(self, **fields) -> None:
+        self.__dict__.update(fields)
+
+
+def fake_mask(name: str, layers: dict[str, list[tuple[float, float]]]) -> _Named:
+    """A Mask datablock: each layer one spline holding the given points (MaskSplinePoint.co)."""
+    return _Named(name=name, layers=[
+        _Named(name=layer, splines=[_Named(points=[_Named(co=co) for co in points])])
+        for layer, points in layers.items()])

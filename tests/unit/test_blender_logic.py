@@ -1,5 +1,6 @@
 """The Blender add-on's pure parts (frames.py: sequence numbering and the matte cache; cache_place.py:
-whose cache folder is whose), and build.py's Blender archive."""
+whose cache folder is whose; prompt_place.py: the node's box and a Mask's points in pixels), and
+build.py's Blender archive."""
 from __future__ import annotations
 
 import importlib.util
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from .fake_blender import calls, fake_blender
+from .fake_blender import FakeBox, calls, fake_blender, fake_mask
 
 ADDON = Path(__file__).resolve().parents[2] / "plugins" / "blender" / "alphalift_blender"
 INSTALLERS = Path(__file__).resolve().parents[2] / "installers"
@@ -22,6 +23,9 @@ spec.loader.exec_module(frames)
 place_spec = importlib.util.spec_from_file_location("alphalift_blender_cache_place", ADDON / "cache_place.py")
 cache_place = importlib.util.module_from_spec(place_spec)
 place_spec.loader.exec_module(cache_place)
+prompt_spec = importlib.util.spec_from_file_location("alphalift_blender_prompt_place", ADDON / "prompt_place.py")
+prompt_place = importlib.util.module_from_spec(prompt_spec)
+prompt_spec.loader.exec_module(prompt_place)
 
 
 @pytest.mark.parametrize("first, number, expected", [
@@ -87,6 +91,30 @@ def test_movie_frames_are_keyed_by_the_movie_and_their_number(tmp_path):
     assert cache.fingerprint(one, options) != cache.fingerprint(two, options)
     movie.write_bytes(b"edited movie")
     assert not cache.is_fresh(one, options)
+
+
+def test_the_prompt_is_part_of_the_cache_key(tmp_path):
+    """A changed box or point recomputes the frame; the same prompt, or none as before, does not."""
+    source = tmp_path / "photo.png"
+    source.write_bytes(b"photo")
+    (job,) = frames.frame_jobs(str(source), "STILL", [1], str(tmp_path / "cache"), False)
+    Path(tmp_path / "cache").mkdir()
+    Path(job.mask).write_bytes(b"matte")
+    options = {"model": "", "refine": True, "decontaminate": False}
+    cache = frames.MatteCache(str(tmp_path / "cache"))
+    cache.record(job, options)
+    plain = cache.fingerprint(job, options)
+    boxed = frames.with_prompt(job, {"box": [10.0, 20.0, 60.0, 70.0], "include": [], "exclude": []})
+    assert frames.with_prompt(job, None) == job and cache.is_fresh(frames.with_prompt(job, None), options)
+    assert not cache.is_fresh(boxed, options), "a box added: recomputed"
+    cache.record(boxed, options)
+    assert cache.is_fresh(frames.with_prompt(job, {"box": [10.0, 20.0, 60.0, 70.0], "include": [],
+                                                   "exclude": []}), options), "the same box: cached"
+    moved = frames.with_prompt(job, {"box": [10.0, 20.0, 61.0, 70.0], "include": [], "exclude": []})
+    clicked = frames.with_prompt(job, {"box": [10.0, 20.0, 60.0, 70.0], "include": [], "exclude": [[5.0, 5.0]]})
+    assert not cache.is_fresh(moved, options) and not cache.is_fresh(clicked, options)
+    assert not cache.is_fresh(job, options), "the prompt taken away: recomputed"
+    assert cache.fingerprint(job, options) == plain, "mattes cached before prompts existed stay fresh"
 
 
 def numbered_jobs(numbers) -> list:
@@ -233,3 +261,56 @@ def test_install_blender_gives_the_core_the_video_extra_for_temporal_smoothing(m
     commands.clear()
     assert install.main(["krita", "--dest", str(tmp_path / "pykrita")]) == 0
     assert commands == [], "only Blender's node smooths over time"
+
+
+def test_the_box_is_box_masks_relative_box_in_pixels_of_the_image_as_seen():
+    """As Blender's Box Mask node (measured in bpy 4.2 and 5.0): x, y the centre as fractions of
+    the image (y up), width and height both fractions of the image's width; pixels top-left, y down."""
+    assert prompt_place.box_pixels(0.25, 0.75, 0.2, 0.2, 200, 100) == (30.0, 5.0, 70.0, 45.0)
+    assert prompt_place.box_pixels(0.5, 0.25, 0.2, 0.4, 100, 200) == (40.0, 130.0, 60.0, 170.0)
+    assert prompt_place.box_pixels(0.5, 0.5, 1.0, 0.5625, 1920, 1080) == (0.0, 0.0, 1920.0, 1080.0)
+
+
+def test_a_box_reaching_past_the_image_is_cut_at_its_edges_and_one_off_it_is_refused():
+    assert prompt_place.box_pixels(0.0, 1.0, 0.5, 0.5, 200, 100) == (0.0, 0.0, 50.0, 50.0)
+    assert prompt_place.box_pixels(0.5, 0.5, 3.0, 3.0, 200, 100) == (0.0, 0.0, 200.0, 100.0)
+    for x, y, width, height in ((1.5, 0.5, 0.2, 0.2), (0.5, -0.5, 0.2, 0.2), (0.5, 0.5, 0.0, 0.2)):
+        with pytest.raises(ValueError, match="box .* off the image"):
+            prompt_place.box_pixels(x, y, width, height, 200, 100)
+
+
+@pytest.mark.parametrize("co, size, expected", [
+    ((0.5, 0.5), (200, 100), (100.0, 50.0)),  # the centre stays the centre
+    ((0.25, 0.75), (200, 100), (50.0, 0.0)),  # landscape: y in units of the width, about the centre
+    ((0.25, 0.6), (200, 100), (50.0, 30.0)),
+    ((0.4, 0.6), (100, 200), (30.0, 80.0)),  # portrait: x in units of the height
+    ((0.2, 0.3), (64, 64), (12.8, 44.8)),
+])
+def test_mask_points_are_pixels_of_the_image_as_seen(co, size, expected):
+    """MaskSplinePoint.co is normalised to the longer side about the frame's centre, y up (measured:
+    a Mask node renders a square at co 0.2..0.3, 0.7..0.8 of a 200x100 frame at x 40..60, y 0..10)."""
+    x, y = prompt_place.mask_point_pixels(co, *size)
+    assert (round(x, 6), round(y, 6)) == expected
+
+
+def test_a_masks_include_and_exclude_layers_are_the_points():
+    mask = fake_mask("Clicks", {"Include": [(0.25, 0.6), (0.5, 0.5)], "EXCLUDE ": [(0.75, 0.5)],
+                                "notes": [(0.1, 0.5)]})
+    include, exclude = prompt_place.mask_points(mask, 200, 100)
+    assert include == [(50.0, 30.0), (100.0, 50.0)] and exclude == [(150.0, 50.0)]
+
+
+def test_a_mask_without_prompt_layers_or_with_a_point_off_the_image_is_refused():
+    with pytest.raises(ValueError, match="“Notes” has no layer named include or exclude"):
+        prompt_place.mask_points(fake_mask("Notes", {"MaskLayer": [(0.5, 0.5)]}), 200, 100)
+    with pytest.raises(ValueError, match="“Clicks”, layer “exclude”: a point lies off the image"):
+        prompt_place.mask_points(fake_mask("Clicks", {"exclude": [(0.5, 0.5), (0.5, 0.9)]}), 200, 100)
+
+
+def test_the_prompt_sent_to_the_worker():
+    mask = fake_mask("Clicks", {"exclude": [(0.75, 0.5)]})
+    assert prompt_place.prompt_of(FakeBox(use_box=False), None, 200, 100) is None
+    assert prompt_place.prompt_of(FakeBox(0.25, 0.75, 0.2, 0.2), None, 200, 100) == {
+        "box": [30.0, 5.0, 70.0, 45.0], "include": [], "exclude": []}
+    assert prompt_place.prompt_of(FakeBox(use_box=False), mask, 200, 100) == {
+        "box": None, "include": [], "exclude": [[150.0, 50.0]]}

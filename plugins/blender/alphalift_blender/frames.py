@@ -8,8 +8,8 @@ import hashlib
 import json
 import os
 import re
-from dataclasses import dataclass
-from typing import Dict, Iterable, List
+from dataclasses import dataclass, field, replace
+from typing import Dict, Iterable, List, Optional
 
 TRAILING_NUMBER = re.compile(r"^(.*?)(\d+)(\.[^.]*)$")
 
@@ -37,6 +37,13 @@ class FrameJob:
     mask: str
     foreground: str  # "" when not decontaminating
     origin: str = ""  # the file the frame comes from when that is not ``source`` (a movie)
+    # The worker's "prompt" at this frame (box and points in pixels: prompt_place.py), or None.
+    prompt: Optional[dict] = field(default=None, hash=False)
+
+
+def with_prompt(job: FrameJob, prompt: Optional[dict]) -> FrameJob:
+    """``job`` with what the user said the subject is at its frame."""
+    return replace(job, prompt=prompt)
 
 
 def frame_jobs(source: str, kind: str, numbers: Iterable[int], cache: str,
@@ -103,7 +110,10 @@ class MatteCache:
     def fingerprint(job: FrameJob, options: Dict[str, object]) -> str:
         origin = job.origin or job.source
         status = os.stat(origin)
-        data = json.dumps([origin, job.number, status.st_size, status.st_mtime_ns, options], sort_keys=True)
+        key = [origin, job.number, status.st_size, status.st_mtime_ns, options]
+        if job.prompt:  # left out when there is none: mattes cached before prompts stay fresh
+            key.append(job.prompt)
+        data = json.dumps(key, sort_keys=True)
         return hashlib.sha256(data.encode()).hexdigest()
 
     def is_fresh(self, job: FrameJob, options: Dict[str, object]) -> bool:

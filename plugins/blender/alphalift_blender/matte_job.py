@@ -5,15 +5,18 @@ With Temporal Smoothing (sequences and movies) the stale frames go to the worker
 shot, the sequence session named by the node's cache id (the protocol's "Sequence sessions"): a
 whole range gives exactly the CLI's `alphalift remove FRAMES --sequence` mattes; a run of stale
 frames after a fresh one warms up from that frame first (frames.sequence_steps).
+
+The node's box and its Mask's points (prompt_place.py) are read at each planned frame, so a
+keyframed box follows a moving subject; each frame's prompt is part of its cache key.
 """
 import os
 from typing import Callable, Iterator, List, Optional, Tuple
 
 import bpy
 
-from . import cache_place, core_runtime
+from . import cache_place, core_runtime, prompt_place
 from .alphalift_client import AlphaLiftClient, AlphaLiftClientError
-from .frames import FrameJob, MatteCache, Step, file_number, frame_jobs, sequence_steps
+from .frames import FrameJob, MatteCache, Step, file_number, frame_jobs, sequence_steps, with_prompt
 from .node_group import fresh_compositor, is_alphalift_node
 
 _client: Optional[AlphaLiftClient] = None
@@ -104,12 +107,59 @@ def plan(scene, node) -> Tuple[List[FrameJob], dict]:
         if not os.path.isfile(path):
             raise Problem(f"The movie {path} is missing.")
         jobs = [job for job in jobs if job.number <= image_node.frame_duration]
+        jobs = add_prompts(scene, image_node, settings, jobs)
         read_movie_frames(image_node, jobs, options)
         return jobs, options
     present = [job for job in jobs if os.path.isfile(job.source)]
     if not present:
         raise Problem(f"No source file found for these frames (first looked for {jobs[0].source}).")
-    return present, options
+    return add_prompts(scene, image_node, settings, present), options
+
+
+def add_prompts(scene, image_node, settings, jobs: List[FrameJob]) -> List[FrameJob]:
+    """``jobs`` with the node's box and points in pixels, read at each job's frame (the scene is
+    set to that frame, so keyframed values are evaluated, then put back); a still takes the
+    current frame's."""
+    if not jobs or (not settings.use_box and settings.mask is None):
+        return jobs
+    width, height = source_size(image_node.image, jobs[0])
+    if image_node.image.source == "FILE":
+        return [with_prompt(job, node_prompt(settings, width, height)) for job in jobs]
+    current = (scene.frame_current, scene.frame_subframe)
+    prompted = []
+    try:
+        for job in jobs:
+            scene.frame_set(job.number + image_node.frame_start - 1 - image_node.frame_offset)
+            prompted.append(with_prompt(job, node_prompt(settings, width, height, scene.frame_current)))
+    finally:
+        scene.frame_set(current[0], subframe=current[1])
+    return prompted
+
+
+def node_prompt(settings, width: int, height: int, frame: Optional[int] = None) -> Optional[dict]:
+    try:
+        return prompt_place.prompt_of(settings, settings.mask, width, height)
+    except ValueError as exc:
+        raise Problem(str(exc) if frame is None else f"Frame {frame}: {exc}") from None
+
+
+def source_size(image, job: FrameJob) -> Tuple[int, int]:
+    """The source's size in pixels: the Image's, or (a sequence away from its frames) the first
+    planned frame's file's."""
+    width, height = image.size
+    if width and height:
+        return width, height
+    try:
+        probe = bpy.data.images.load(job.origin or job.source, check_existing=False)
+    except RuntimeError:  # Blender cannot open it
+        probe = None
+    if probe is not None:
+        width, height = probe.size
+        bpy.data.images.remove(probe)
+    if probe is None or not (width and height):
+        raise Problem(f"Blender cannot read {job.source}, so the AlphaLift box and points cannot be "
+                      "placed on it; check that the file is an image.")
+    return width, height
 
 
 def read_movie_frames(image_node, jobs: List[FrameJob], options: dict) -> None:
@@ -172,7 +222,7 @@ def compute(jobs: List[FrameJob], options: dict, cancelled: Callable[[], bool],
             client().remove_file(job.source, save, model=options["model"] or None, refine=options["refine"],
                                  on_progress=lambda f, _s, i=index: progress((i + f) / len(steps)),
                                  overwrite=True,  # the node's own cache: a stale matte is replaced
-                                 sequence=sequence)
+                                 sequence=sequence, prompt=job.prompt)
         except AlphaLiftClientError as exc:
             if exc.code == "video-support-missing":
                 raise AlphaLiftClientError(

@@ -1,5 +1,5 @@
 """Operators: add the node, Compute Matte (modal with progress and Esc; synchronous in background
-mode), and the Image Editor's Remove Background."""
+mode), and the Image Editor's Remove Background (with a box and a Mask's points, as the node)."""
 import threading
 
 import bpy
@@ -9,6 +9,8 @@ from .alphalift_client import AlphaLiftClientError
 from .core_runtime import explain
 from .matte_job import Problem, client, compute, plan, wire_outputs
 from .node_group import GROUP_NAME, ensure_group, is_alphalift_node, scene_compositor
+from .prompt_place import prompt_of
+from .properties import BOX
 
 
 def compositor_tree(context):
@@ -134,6 +136,28 @@ class ALPHALIFT_OT_image_remove_background(bpy.types.Operator):
     model: bpy.props.StringProperty(name="Model", default="")
     image_name: bpy.props.StringProperty(name="Image", default="",
                                          description="The image to cut out (default: the editor's)")
+    use_box: BOX["use_box"]
+    box_x: BOX["box_x"]
+    box_y: BOX["box_y"]
+    box_width: BOX["box_width"]
+    box_height: BOX["box_height"]
+    mask_name: bpy.props.StringProperty(
+        name="Points", default="",
+        description="A Mask whose layers named include and exclude hold points on the subject and off it "
+                    "(default: the Mask the editor shows, when it has such layers)")
+
+    def prompt_mask(self, space):
+        """The Mask named, else the editor's own when it holds include or exclude layers."""
+        if self.mask_name:
+            mask = bpy.data.masks.get(self.mask_name)
+            if mask is None:
+                raise ValueError(f"No Mask named “{self.mask_name}”; give the name of one, or "
+                                 "none to use the editor's.")
+            return mask
+        mask = getattr(space, "mask", None)
+        if mask is not None and any(layer.name.strip().lower() in ("include", "exclude") for layer in mask.layers):
+            return mask
+        return None
 
     @classmethod
     def poll(cls, context):
@@ -151,6 +175,11 @@ class ALPHALIFT_OT_image_remove_background(bpy.types.Operator):
         if width < 2 or height < 2:
             self.report({"ERROR"}, f"\u201c{image.name}\u201d has no pixels to cut out.")
             return {"CANCELLED"}
+        try:  # as seen (top-left origin), though the pixels go bottom-up: the worker maps it
+            prompt = prompt_of(self, self.prompt_mask(space), width, height)
+        except ValueError as exc:
+            self.report({"ERROR"}, str(exc))
+            return {"CANCELLED"}
         pixels = np.empty(width * height * 4, np.float32)
         image.pixels.foreach_get(pixels)
         manager = context.window_manager
@@ -161,6 +190,7 @@ class ALPHALIFT_OT_image_remove_background(bpy.types.Operator):
                                      "RGBAF", model=self.model or None, refine=self.refine,
                                      foreground=True, alpha_format="F32", linear=image.is_float,
                                      flip=True, foreground_format="RGBAF", foreground_alpha="matte",
+                                     prompt=prompt,
                                      on_progress=lambda f, _s: manager.progress_update(int(f * 100)))
         except AlphaLiftClientError as exc:
             self.report({"ERROR"}, explain(exc, bpy.app.online_access))

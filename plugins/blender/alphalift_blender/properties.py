@@ -2,7 +2,42 @@
 import bpy
 
 
+def box_properties() -> dict:
+    """The box as Blender's Box Mask node has it (prompt_place.py), for the node (keyframable, so
+    the box can follow a moving subject) and the Image Editor's operator alike."""
+    return {
+        "use_box": bpy.props.BoolProperty(
+            name="Use Box", default=False,
+            description="The subject lies in this box: nothing outside it is subject, and the model "
+                        "looks at the boxed part at its full resolution. X, Y, Width and Height "
+                        "are the Box Mask node's; keyframe them to follow a moving subject"),
+        "box_x": bpy.props.FloatProperty(name="X", default=0.5, soft_min=0.0, soft_max=1.0, step=1,
+                                         description="The box's centre, a fraction of the image's width"),
+        "box_y": bpy.props.FloatProperty(name="Y", default=0.5, soft_min=0.0, soft_max=1.0, step=1,
+                                         description="The box's centre, a fraction of the image's height "
+                                                     "from its bottom"),
+        "box_width": bpy.props.FloatProperty(name="Width", default=0.5, min=0.0, soft_max=1.0, step=1,
+                                             description="A fraction of the image's width"),
+        "box_height": bpy.props.FloatProperty(
+            name="Height", default=0.5, min=0.0, soft_max=1.0, step=1,
+            description="A fraction of the image's width too, as in the Box Mask node"),
+    }
+
+
+BOX = box_properties()
+
+
 class AlphaLiftNodeSettings(bpy.types.PropertyGroup):
+    use_box: BOX["use_box"]
+    box_x: BOX["box_x"]
+    box_y: BOX["box_y"]
+    box_width: BOX["box_width"]
+    box_height: BOX["box_height"]
+    mask: bpy.props.PointerProperty(
+        type=bpy.types.Mask, name="Points",
+        description="A Mask whose layers named include and exclude hold points on the subject and off "
+                    "it (draw them in the Image Editor's Mask mode over the source): the region each "
+                    "point falls in is added to the subject or taken away")
     model: bpy.props.StringProperty(
         name="Model", default="",
         description="Segmentation model from AlphaLift's catalogue (empty: the default, named with "

@@ -32,6 +32,18 @@ class ALPHALIFT_PT_node(bpy.types.Panel):
         layout.prop(settings, "refine")
         layout.prop(settings, "decontaminate")
         layout.prop(settings, "temporal")
+        layout.prop(settings, "use_box")
+        box = layout.column(align=True)
+        box.active = settings.use_box
+        row = box.row(align=True)
+        row.prop(settings, "box_x")
+        row.prop(settings, "box_y")
+        row = box.row(align=True)
+        row.prop(settings, "box_width")
+        row.prop(settings, "box_height")
+        layout.prop(settings, "mask")
+        if settings.mask is not None:
+            layout.label(text="Points: its layers named include and exclude")
         layout.prop(settings, "use_scene_range")
         if not settings.use_scene_range:
             row = layout.row(align=True)
