@@ -2,16 +2,20 @@
 
 It finds the core's Python (ALPHALIFT_PYTHON, else the client.json the installer wrote), starts
 `alphalift serve --stdio` on demand, restarts it if it died, and turns every failure into an
-AlphaLiftClientError whose message a user can act on. The build copies this file into each
-plug-in; keep it self-contained.
+AlphaLiftClientError whose message a user can act on. With ``shared=True`` (GIMP, whose plug-in
+process lives for one call) it instead reaches a worker that outlives the call: see
+``AlphaLiftClient``. The build copies this file into each plug-in; keep it self-contained.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import queue
 import shutil
 import signal
+import socket
+import stat
 import subprocess
 import sys
 import tempfile
@@ -24,6 +28,8 @@ PROTOCOL = 1
 POLL_SECONDS = 0.2  # how often a waiting request looks at the worker's process
 DEATH_GRACE_SECONDS = 0.5  # lines a dead worker wrote may still be in the pipe
 LOG_LIMIT = 1 << 20  # the log starts afresh (the last one kept as .old) past this size
+IDLE_EXIT_SECONDS = 300.0  # a shared worker with no client for this long exits (ALPHALIFT_IDLE_EXIT)
+CONNECT_POLL_SECONDS = 0.05  # how often a client looks for the socket of a worker it started
 INSTALL_HINT = "Run `python3 installers/install.py core` from the AlphaLift folder, then try again."
 
 
@@ -160,18 +166,31 @@ class Result:
 
 
 class AlphaLiftClient:
-    """One worker process, started on demand; every request waits for its answer while watching
-    the process, so a worker that died or froze is reported within seconds, never waited on."""
+    """One worker, started on demand; every request waits for its answer while watching the
+    worker, so a worker that died or froze is reported within seconds, never waited on.
+
+    By default the worker is this client's own process, which dies with the host (Krita, Blender).
+    ``shared=True`` connects instead to the user's shared worker (`alphalift serve --socket`, in a
+    private folder: shared_socket_path), starting it detached if none answers; it keeps the model
+    loaded between host processes and exits after ``idle_exit`` seconds without a client. Where
+    Unix sockets are missing (Windows) ``shared`` falls back to a worker of the client's own."""
 
     reply_timeout = 30.0  # seconds without a word from a working worker (it beats every second)
     start_timeout = 120.0  # for its first answer: Python and the core load first (slow disks, antivirus)
 
     def __init__(self, python: Optional[str] = None, log_path: Optional[Path] = None,
-                 command: Optional[List[str]] = None) -> None:
+                 command: Optional[List[str]] = None, shared: bool = False,
+                 idle_exit: Optional[float] = None) -> None:
         self.python = python
         self.command = command  # a whole worker command line instead of `PYTHON -m alphalift serve`
         self.log_path = log_path or default_log_path()
-        self.process: Optional[subprocess.Popen] = None
+        self.shared = shared and shared_supported() and command is None
+        self.idle_exit = idle_exit
+        self.process: Optional[subprocess.Popen] = None  # the client's own worker
+        self.connection: Optional[socket.socket] = None  # or its connection to the shared one
+        self.worker_pid: Optional[int] = None
+        self._closed = threading.Event()  # the connection's end of file was read
+        self._send_lock = threading.Lock()
         self.models: List[Dict] = []
         self.defaults: Dict = {}  # the default model, its licence and description, refine on
         self.version = ""
@@ -182,6 +201,9 @@ class AlphaLiftClient:
 
     # -- the worker process ------------------------------------------------------------------
     def start(self) -> None:
+        if self.shared:
+            self._start_shared()
+            return
         if self.process is not None and self.process.poll() is None:
             return
         self._kill()  # a dead worker's children may still hold its pipes
@@ -201,15 +223,97 @@ class AlphaLiftClient:
                                        + INSTALL_HINT, "not-installed") from None
         self._lines = queue.Queue()
         threading.Thread(target=read_lines, args=(self.process.stdout, self._lines), daemon=True).start()
+        self.worker_pid = self.process.pid
         self._hello(self.start_timeout)
+
+    def _start_shared(self) -> None:
+        """Connect to the shared worker, or start one and connect. A worker that accepts but does
+        not answer hello (it was just leaving, idle) is replaced by a fresh one."""
+        if self.connection is not None and not self._closed.is_set():
+            return
+        self._kill()
+        python = self.python or find_core_python()
+        path = shared_socket_path(python)
+        connection = connect(path)
+        if connection is not None:
+            self._attach(connection)
+            try:
+                self._hello(self.reply_timeout)
+                return
+            except AlphaLiftClientError:
+                self._kill()
+        self._attach(self._spawn_shared(python, path))
+        self._hello(self.start_timeout)
+
+    def _spawn_shared(self, python: str, path: Path) -> socket.socket:
+        """Start `serve --socket` detached (its own session, no parent-death signal: it must
+        outlive this process) and wait for its socket. A worker that finds another already
+        serving leaves at once, and that one's socket answers instead."""
+        idle = self.idle_exit if self.idle_exit is not None else idle_exit_setting()
+        command = [python, "-m", "alphalift", "serve", "--socket", str(path), "--idle-exit", f"{idle:g}"]
+        try:
+            log = open_log(self.log_path)
+            try:
+                process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                           env=worker_environment(), start_new_session=True)
+            finally:
+                log.close()
+        except OSError as exc:
+            raise AlphaLiftClientError(f"Could not start AlphaLift's worker with {python}: {exc}. "
+                                       + INSTALL_HINT, "not-installed") from None
+        deadline = time.monotonic() + self.start_timeout
+        while time.monotonic() < deadline:
+            connection = connect(path)
+            if connection is not None:
+                return connection
+            if process.poll() not in (None, 0):  # 0: another worker serves the socket
+                raise self._died(f"could not start (exit {process.returncode})")
+            time.sleep(CONNECT_POLL_SECONDS)
+        if process.poll() is None:
+            kill_group(process.pid)
+        raise self._died(f"did not open its socket {path} within {self.start_timeout:g} s")
+
+    def _attach(self, connection: socket.socket) -> None:
+        self.connection = connection
+        self.worker_pid = peer_pid(connection)  # known before hello, to stop one that never answers
+        self._closed = threading.Event()
+        self._lines = queue.Queue()
+        reader = connection.makefile("r", encoding="utf-8", newline="\n")
+        threading.Thread(target=read_connection, args=(reader, self._lines, self._closed),
+                         daemon=True).start()
 
     def _hello(self, timeout: Optional[float] = None) -> Dict:
         reply = self._request({"op": "hello", "protocol": PROTOCOL}, timeout=timeout)
         self.version, self.models = reply.get("version", ""), reply.get("models", [])
         self.defaults = reply.get("defaults") or {}
+        if self.shared and reply.get("pid"):
+            self.worker_pid = reply["pid"]
         return reply
 
+    def _send(self, message: Dict) -> None:
+        """One line to the worker; OSError or ValueError when it cannot be delivered."""
+        line = json.dumps(message) + "\n"
+        with self._send_lock:
+            if self.shared:
+                if self.connection is None:
+                    raise OSError("not connected")
+                self.connection.sendall(line.encode("utf-8"))
+                return
+            process = self.process
+            if process is None:
+                raise OSError("no worker")
+            process.stdin.write(line)
+            process.stdin.flush()
+
+    def _running(self) -> bool:
+        if self.shared:
+            return self.connection is not None and not self._closed.is_set()
+        return self.process is not None and self.process.poll() is None
+
     def close(self) -> None:
+        if self.shared:  # the worker stays for the next client; it ends when idle
+            self._kill()
+            return
         process = self.process
         if process is None:
             return
@@ -229,8 +333,20 @@ class AlphaLiftClient:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _kill(self) -> None:
-        """Stop the worker and every process it started (they share its process group)."""
+    def _kill(self, frozen: bool = False) -> None:
+        """Stop the worker and every process it started (they share its process group). A shared
+        worker is only left (closing the connection), unless it froze."""
+        if self.shared:
+            connection, self.connection = self.connection, None
+            if connection is not None:
+                try:
+                    connection.shutdown(socket.SHUT_RDWR)  # ends the reader thread too
+                except OSError:
+                    pass
+                connection.close()
+            if frozen and self.worker_pid:
+                kill_group(self.worker_pid)
+            return
         process, self.process = self.process, None
         if process is None:
             return
@@ -249,8 +365,9 @@ class AlphaLiftClient:
         except (OSError, ValueError):
             pass
 
-    def _died(self, what: str = "stopped unexpectedly", restartable: bool = False) -> AlphaLiftClientError:
-        self._kill()
+    def _died(self, what: str = "stopped unexpectedly", restartable: bool = False,
+              frozen: bool = False) -> AlphaLiftClientError:
+        self._kill(frozen)
         tail = ""
         try:
             lines = self.log_path.read_text(encoding="utf-8", errors="replace").strip().splitlines()
@@ -269,15 +386,14 @@ class AlphaLiftClient:
         Any message from the worker (progress, heartbeat) restarts the deadline; a worker whose
         process has ended, or that says nothing for ``timeout`` seconds, is stopped and reported."""
         process = self.process
-        if process is None or process.poll() is not None:
+        if not self._running():
             raise self._died(restartable=True)
         self._next_id += 1
         message = dict(message, id=self._next_id)
         self._current = self._next_id
         try:
             try:
-                process.stdin.write(json.dumps(message) + "\n")
-                process.stdin.flush()
+                self._send(message)
             except (OSError, ValueError):
                 raise self._died(restartable=True) from None
             limit = timeout or self.reply_timeout
@@ -288,13 +404,13 @@ class AlphaLiftClient:
                     line = self._lines.get(timeout=POLL_SECONDS)
                 except queue.Empty:
                     now = time.monotonic()
-                    if ended_at is None and process.poll() is not None:
+                    if ended_at is None and process is not None and process.poll() is not None:
                         ended_at = now
                     if ended_at is not None and now - ended_at >= DEATH_GRACE_SECONDS:
                         raise self._died() from None
                     if now >= deadline:
                         raise self._died(f"stopped answering (nothing for {limit:g} s) and was "
-                                         "stopped") from None
+                                         "stopped", frozen=True) from None
                     continue
                 if line is None:  # end of file: its stdout closed
                     raise self._died()
@@ -332,11 +448,10 @@ class AlphaLiftClient:
     # -- what hosts call ---------------------------------------------------------------------
     def cancel(self) -> None:
         """Ask the running cut-out to stop (safe from another thread)."""
-        process, current = self.process, self._current
-        if process is not None and current is not None:
+        current = self._current
+        if current is not None:
             try:
-                process.stdin.write(json.dumps({"op": "cancel", "id": current}) + "\n")
-                process.stdin.flush()
+                self._send({"op": "cancel", "id": current})
             except (OSError, ValueError):
                 pass
 
@@ -418,6 +533,98 @@ def make_prompt(box: Optional[Sequence[float]] = None, include: Sequence[Sequenc
     return {"box": None if box is None else [float(v) for v in box],
             "include": [[float(x), float(y)] for x, y in include],
             "exclude": [[float(x), float(y)] for x, y in exclude]}
+
+
+def shared_supported() -> bool:
+    """Unix sockets and POSIX file modes: not on Windows, whose Python may lack AF_UNIX."""
+    return os.name == "posix" and hasattr(socket, "AF_UNIX")
+
+
+def idle_exit_setting() -> float:
+    text = os.environ.get("ALPHALIFT_IDLE_EXIT", "").strip()
+    try:
+        seconds = float(text) if text else IDLE_EXIT_SECONDS
+    except ValueError:
+        seconds = -1.0
+    if not seconds > 0:
+        raise AlphaLiftClientError(f"ALPHALIFT_IDLE_EXIT={text!r} is not a number of seconds above 0; "
+                                   "set it to one (e.g. 300) or unset it.", "bad-setting")
+    return seconds
+
+
+def socket_folder() -> Path:
+    """The user's runtime folder (XDG_RUNTIME_DIR, made private by the login manager), else a
+    folder of the user's own in the temporary folder."""
+    runtime = os.environ.get("XDG_RUNTIME_DIR", "")
+    if runtime and os.path.isabs(runtime) and os.path.isdir(runtime):
+        return Path(runtime) / "alphalift"
+    return Path(tempfile.gettempdir()) / f"alphalift.{os.geteuid()}"
+
+
+def shared_socket_path(python: str) -> Path:
+    """The shared worker's socket, in a private folder (made here if missing, refused if another
+    user could reach it: a worker there could read every image sent). One worker serves one core
+    (``python``), one model folder and one temporary folder, so its name hashes all three."""
+    folder = socket_folder()
+    try:
+        os.mkdir(str(folder), 0o700)
+    except FileExistsError:
+        pass
+    except OSError as exc:
+        raise AlphaLiftClientError(f"Could not make AlphaLift's socket folder {folder}: {exc}.",
+                                   "unsafe-socket-folder") from None
+    info = os.lstat(str(folder))
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.geteuid() or info.st_mode & 0o077:
+        raise AlphaLiftClientError(f"AlphaLift's socket folder {folder} is not private (it must be "
+                                   f"your own folder with mode 0700). Remove it and try again.",
+                                   "unsafe-socket-folder")
+    key = json.dumps([python, str(data_dir()), tempfile.gettempdir(), PROTOCOL])
+    return folder / f"worker-{hashlib.sha256(key.encode('utf-8')).hexdigest()[:16]}.sock"
+
+
+def connect(path: Path) -> Optional[socket.socket]:
+    """A connection to the worker at ``path``; None when none listens there (no file, or a dead
+    worker's file)."""
+    connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        connection.connect(str(path))
+    except OSError:
+        connection.close()
+        return None
+    return connection
+
+
+def peer_pid(connection: socket.socket) -> Optional[int]:
+    """The process at the other end (Linux: SO_PEERCRED); None where it cannot be told."""
+    option = getattr(socket, "SO_PEERCRED", None)
+    if option is None:
+        return None
+    try:
+        pid = int.from_bytes(connection.getsockopt(socket.SOL_SOCKET, option, 12)[:4], sys.byteorder)
+    except OSError:
+        return None
+    return pid or None
+
+
+def kill_group(pid: int) -> None:
+    """SIGKILL a shared worker and what it started (it leads its own session and group)."""
+    for kill in (os.killpg, os.kill):
+        try:
+            kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+
+
+def read_connection(stream: IO[str], lines: "queue.Queue[Optional[str]]", closed: threading.Event) -> None:
+    """read_lines for a socket, noting its end for ``_running``."""
+    try:
+        read_lines(stream, lines)
+    finally:
+        closed.set()
+        try:
+            stream.close()
+        except (OSError, ValueError):
+            pass
 
 
 def open_log(path: Path) -> IO[bytes]:
