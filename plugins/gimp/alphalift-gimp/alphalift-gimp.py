@@ -53,7 +53,7 @@ def write_pixels(drawable, data: bytes, encoding: str) -> None:
 def compute_matte(layer, config, alpha_format: str, foreground: bool):
     """Ask the worker for the layer's matte; shows progress; changes nothing in the image."""
     model = config.get_property("model") or None
-    with AlphaLiftClient() as client:
+    with AlphaLiftClient(shared=True) as client:  # one worker for every call: the model stays loaded
         # The worker names the model and its licence; the plug-in restates neither.
         Gimp.progress_init("AlphaLift: finding the subject with " + model_caption(client.models, model))
         result = client.remove(read_pixels(layer), layer.get_width(), layer.get_height(), "RGBA8",
