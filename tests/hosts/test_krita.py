@@ -23,8 +23,8 @@ WORK = "/tmp/alphalift-krita-test"
 SIZE = 512
 
 
-@pytest.fixture(scope="module")
-def krita_results(trixie, tmp_path_factory):
+def run_krita(trixie, tmp_path_factory, scenario: str, write=write_photos):
+    """Install AlphaLift and the driver, run Krita headless on one driver scenario, fetch its files."""
     installed = trixie.run("python3 /opt/alphalift-src/installers/install.py krita")
     assert installed.returncode == 0, installed.stdout[-3000:] + installed.stderr[-3000:]
     assert "enabled in /root/.config/kritarc" in installed.stdout
@@ -39,18 +39,24 @@ def krita_results(trixie, tmp_path_factory):
     set_plugin_enabled(trixie.path("/root/.config/kritarc"), "alphalift_krita_test", True)
     forget_docker_options(trixie.path("/root/.config/kritarc"))
     work = trixie.path(WORK)
-    write_photos(work)
+    write(work)
     ran = trixie.run('xvfb-run -a -s "-screen 0 1280x1024x24" krita --nosplash', timeout=900,
-                     ALPHALIFT_TEST_DIR=WORK, XDG_RUNTIME_DIR="/tmp/runtime-root")
+                     ALPHALIFT_TEST_DIR=WORK, ALPHALIFT_TEST_SCENARIO=scenario,
+                     XDG_RUNTIME_DIR="/tmp/runtime-root")
     report_path = work / "report.json"
     assert report_path.exists(), ran.stderr[-4000:]
     report = json.loads(report_path.read_text())
     assert "exception" not in report, report["exception"]
     assert ran.returncode == 0, ran.stderr[-3000:]
-    output = tmp_path_factory.mktemp("krita")
+    output = tmp_path_factory.mktemp(f"krita-{scenario}")
     for item in work.iterdir():
         shutil.copy2(item, output / item.name)
     return output, report
+
+
+@pytest.fixture(scope="module")
+def krita_results(trixie, tmp_path_factory):
+    return run_krita(trixie, tmp_path_factory, "all")
 
 
 def forget_docker_options(kritarc: Path) -> None:
@@ -136,11 +142,13 @@ def test_cutout_layer_has_clean_colours_and_the_mask(krita_results, expected):
     assert edge.sum() > 100 and (colours[edge] != photo[edge]).any(), "edge colours are decontaminated"
 
 
-def test_selection_limits_the_mask(krita_results, expected):
+def test_selection_limits_the_mask_and_is_the_box(krita_results, tmp_path):
+    """The left half selected: the model looks at that half only, the right half stays visible."""
     folder, report = krita_results
     assert report["limited"][1] is False
     mask = raw(folder, "limited_mask.raw")
-    assert np.abs(mask[:, :256] - expected[:, :256]).max() <= 1
+    boxed = cli_mask(folder / "photo.png", tmp_path, "--box", "0,0,256,512")
+    assert np.abs(mask[:, :256] - boxed[:, :256]).max() <= 1
     assert (mask[:, 257:] == 255).all()
 
 
@@ -178,3 +186,85 @@ def test_the_docker_lists_models_and_runs_with_its_own_options(krita_results, ex
     plain = cli_mask(folder / "photo.png", tmp_path, "--no-refine")
     assert np.abs(raw(folder, "docker_mask.raw") - plain).max() <= 1
     assert np.abs(plain - expected).max() > 50  # and not the refined mask
+
+
+# -- prompts: two candidate subjects, a prompt drawn the Krita way picks one --------------------
+LEFT, RIGHT = (150, 260), (370, 260)  # the two discs' centres in two.png
+
+
+def write_two_discs(work: Path) -> None:
+    """two.png: a red and a blue disc on a grey gradient; without a prompt both are the subject."""
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    y, x = np.mgrid[0:SIZE, 0:SIZE]
+    image = np.full((SIZE, SIZE, 3), (200, 205, 210), np.float32) + x[..., None] / SIZE * 20
+    for (cx, cy), colour in ((LEFT, (200, 40, 30)), (RIGHT, (30, 70, 190))):
+        alpha = np.clip(90.5 - np.hypot(x - cx, y - cy), 0, 1)[..., None]
+        image = image * (1 - alpha) + np.array(colour, np.float32) * alpha
+    Image.fromarray(np.clip(image, 0, 255).astype(np.uint8)).save(work / "two.png")
+
+
+@pytest.fixture(scope="module")
+def krita_prompts(trixie, tmp_path_factory):
+    return run_krita(trixie, tmp_path_factory, "prompts", write_two_discs)
+
+
+def disc_means(mask: np.ndarray) -> tuple[float, float]:
+    return tuple(float(mask[cy - 30:cy + 30, cx - 30:cx + 30].mean()) for cx, cy in (LEFT, RIGHT))
+
+
+def test_prompt_docker_has_the_points_buttons(krita_prompts):
+    _, report = krita_prompts
+    assert report["prompt_buttons"] == ["Add include points layer", "Add exclude points layer",
+                                        "Refine with points"]
+    kind, active, names = report["points_layer"]
+    assert kind == "vectorlayer" and names == ["Background", "AlphaLift exclude"]
+
+
+def test_an_exclude_shape_removes_that_subject_in_one_undo_step(krita_prompts, tmp_path):
+    """An ellipse on "AlphaLift exclude" over the blue disc (a 300 ppi image: shapes are in
+    points): Remove Background keeps only the red disc, as the CLI's --exclude does."""
+    folder, report = krita_prompts
+    assert np.allclose(report["shape_centre_px"], RIGHT, atol=0.5), report["shape_centre_px"]
+    text, error = report["exclude_remove"]
+    assert not error and "With 0 include and 1 exclude points." in text, text
+    assert report["exclude_children"] == [["AlphaLift", "transparencymask"]]
+    mask = raw(folder, "exclude_mask.raw")
+    left, right = disc_means(mask)
+    assert left > 250 and right < 5, (left, right)
+    expected = cli_mask(folder / "two.png", tmp_path, "--exclude", f"{RIGHT[0]},{RIGHT[1]}")
+    assert np.abs(mask - expected).max() <= 1
+    assert report["exclude_after_undo"] == [] and report["exclude_after_redo"] == [["AlphaLift", "transparencymask"]]
+    layer = raw(folder, "exclude_layer.raw", channels=4)
+    photo = np.asarray(Image.open(folder / "two.png"))
+    assert (layer[..., [2, 1, 0]] == photo).all() and (layer[..., 3] == 255).all(), "pixels untouched"
+
+
+def test_refine_with_points_replaces_the_automatic_mask(krita_prompts, tmp_path):
+    """Automatic first (both discs), then an exclude shape and Refine with points: one AlphaLift
+    mask, now on the red disc only, the layer's pixels untouched."""
+    folder, report = krita_prompts
+    assert disc_means(raw(folder, "auto_mask.raw")) > (250, 250)
+    text, error = report["refine"]
+    assert not error and "exclude points" in text, text
+    assert report["refine_children"] == [["AlphaLift", "transparencymask"]]
+    mask = raw(folder, "refine_mask.raw")
+    left, right = disc_means(mask)
+    assert left > 250 and right < 5, (left, right)
+    expected = cli_mask(folder / "two.png", tmp_path, "--exclude", f"{RIGHT[0]},{RIGHT[1]}")
+    assert np.abs(mask - expected).max() <= 1
+    layer = raw(folder, "refine_layer.raw", channels=4)
+    assert (layer[..., [2, 1, 0]] == np.asarray(Image.open(folder / "two.png"))).all()
+
+
+def test_a_selection_around_one_subject_is_the_box(krita_prompts, tmp_path):
+    folder, report = krita_prompts
+    assert report["box_remove"][1] is False and report["box_children"] == [["AlphaLift", "transparencymask"]]
+    mask = raw(folder, "box_mask.raw")
+    expected = cli_mask(folder / "two.png", tmp_path, "--box", "40,150,260,370")
+    inside = np.s_[150:370, 40:260]
+    assert np.abs(mask[inside] - expected[inside]).max() <= 1
+    assert disc_means(mask)[0] > 250
+    outside = np.ones_like(mask, bool)
+    outside[inside] = False
+    assert (mask[outside] == 255).all(), "outside the selection the layer stays visible"

@@ -234,6 +234,8 @@ def test_points_layers_are_added_once_on_top_and_the_cut_out_still_targets_the_p
     assert [n.name() for n in document.topLevelNodes()] == ["Photo", prompts.EXCLUDE_LAYER]
     assert document.undo_steps == 1
     assert actions.prepare(document, actions.REMOVE).node is layer, "the layer below the points layer"
+    document.active = None  # scripts' documents: the lone layer, points layers aside
+    assert actions.prepare(document, actions.REMOVE).node is layer
     other = krita.Node("Other", bounds=(0, 0, 4, 3), pixels=bytes(48))
     document.rootNode().addChildNode(other, layer)
     assert actions.prepare(document, actions.REMOVE, remembered=layer).node is layer

@@ -48,14 +48,16 @@ def target_layer(document: Any, remembered: Any = None) -> Any:
     if document is None:
         raise Refusal("Open an image first.")
     node = document.activeNode()
-    if is_points_layer(node):
-        attached = remembered is not None and remembered.parentNode() is not None
-        node = remembered if attached else layer_below(node)
-        if node is None:
-            raise Refusal("Pick the layer to cut out in the Layers docker: the AlphaLift points "
-                          "layers only hold the points.")
+    if node is None or is_points_layer(node):
+        if remembered is not None and remembered.parentNode() is not None:
+            node = remembered
+        elif node is not None:
+            node = layer_below(node)
+            if node is None:
+                raise Refusal("Pick the layer to cut out in the Layers docker: the AlphaLift points "
+                              "layers only hold the points.")
     if node is None:  # (an active selection shows up as a top-level selection mask)
-        layers = [n for n in document.topLevelNodes() if not n.type().endswith("mask")]
+        layers = [n for n in document.topLevelNodes() if not n.type().endswith("mask") and not is_points_layer(n)]
         node = layers[0] if len(layers) == 1 else None
     if node is not None and node.type().endswith("mask") and node.type() != "colorizemask":
         node = node.parentNode()

@@ -13,6 +13,7 @@ from PyQt5.QtCore import QEventLoop, QTimer
 from PyQt5.QtWidgets import QCheckBox, QComboBox, QLabel, QPushButton
 
 WORK = os.environ.get("ALPHALIFT_TEST_DIR", "")
+SCENARIO = os.environ.get("ALPHALIFT_TEST_SCENARIO", "all")
 report = {}
 
 
@@ -167,6 +168,82 @@ def docker_scenario(krita, width: int, height: int) -> None:
     refine.setChecked(True)
 
 
+def docker_buttons(krita):
+    docker = next(d for d in krita.dockers() if d.windowTitle() == "AlphaLift")
+    return {button.text(): button for button in docker.findChildren(QPushButton)}
+
+
+def add_ellipse(layer, x_px: float, y_px: float, ppi: float, name: str) -> None:
+    """An 8-pixel ellipse centred on image pixel (x_px, y_px), drawn the way a user's Ellipse tool
+    leaves it: a shape on the vector layer, its geometry in points (1/72 inch)."""
+    pt = 72.0 / ppi
+    layer.addShapesFromSvg(
+        '<svg xmlns="http://www.w3.org/2000/svg" width="2000pt" height="2000pt" viewBox="0 0 2000 2000">'
+        f'<ellipse id="{name}" cx="{x_px * pt}" cy="{y_px * pt}" rx="{4 * pt}" ry="{4 * pt}" '
+        'fill="#ff0000"/></svg>')
+    settle()
+
+
+def prompt_scenario() -> None:
+    """Two discs: a drawn exclude shape, Refine with points and a selection box pick one."""
+    from alphalift_krita.prompt_sources import EXCLUDE_LAYER
+
+    krita = Krita.instance()
+    krita.setBatchmode(True)
+    buttons = docker_buttons(krita)
+    report["prompt_buttons"] = [t for t in ("Add include points layer", "Add exclude points layer",
+                                            "Refine with points") if t in buttons]
+    size = (0, 0, 512, 512)
+
+    # 1. An exclude shape on the right disc, then Remove Background (300 ppi: points != pixels).
+    document = open_photo("two.png")
+    document.setResolution(300)
+    document.waitForDone()
+    layer = document.topLevelNodes()[0]
+    buttons["Add exclude points layer"].click()
+    settle()
+    exclude = next(n for n in document.topLevelNodes() if n.name() == EXCLUDE_LAYER)
+    report["points_layer"] = [exclude.type(), document.activeNode().name(),
+                              [n.name() for n in document.topLevelNodes()]]
+    add_ellipse(exclude, 370, 260, 300, "right")
+    box = exclude.shapes()[0].boundingBox()
+    report["shape_centre_px"] = [(box.x() + box.width() / 2) * 300 / 72,
+                                 (box.y() + box.height() / 2) * 300 / 72]
+    report["exclude_remove"] = run_and_wait(buttons["Remove Background"].click)
+    report["exclude_children"] = children(layer)
+    dump(layer.childNodes()[0], "exclude_mask.raw", *size)
+    dump(layer, "exclude_layer.raw", *size)
+    krita.action("edit_undo").trigger()
+    document.waitForDone()
+    report["exclude_after_undo"] = children(layer)
+    krita.action("edit_redo").trigger()
+    document.waitForDone()
+    report["exclude_after_redo"] = children(layer)
+
+    # 2. Automatic first, then an exclude shape and Refine with points: the mask is replaced.
+    refined = open_photo("two.png")
+    target = refined.topLevelNodes()[0]
+    report["auto_remove"] = run_and_wait(buttons["Remove Background"].click)
+    dump(target.childNodes()[0], "auto_mask.raw", *size)
+    buttons["Add exclude points layer"].click()
+    settle()
+    points = next(n for n in refined.topLevelNodes() if n.name() == EXCLUDE_LAYER)
+    add_ellipse(points, 370, 260, refined.resolution(), "right")
+    report["refine"] = run_and_wait(buttons["Refine with points"].click)
+    report["refine_children"] = children(target)
+    dump(target.childNodes()[0], "refine_mask.raw", *size)
+    dump(target, "refine_layer.raw", *size)
+
+    # 3. A selection around the left disc is the box (and still the limit).
+    boxed = open_photo("two.png")
+    selection = Selection()
+    selection.select(40, 150, 220, 220, 255)
+    boxed.setSelection(selection)
+    report["box_remove"] = trigger("alphalift_remove_background")
+    report["box_children"] = children(boxed.topLevelNodes()[0])
+    dump(boxed.topLevelNodes()[0].childNodes()[0], "box_mask.raw", *size)
+
+
 class TestDriver(Extension):
     def setup(self) -> None:
         if WORK:
@@ -178,7 +255,7 @@ class TestDriver(Extension):
     def run(self) -> None:
         code = 0
         try:
-            scenario()
+            prompt_scenario() if SCENARIO == "prompts" else scenario()
         except Exception:
             report["exception"] = traceback.format_exc()
             log(report["exception"])
