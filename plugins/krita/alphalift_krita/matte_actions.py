@@ -9,7 +9,7 @@ from typing import Any, Callable, List, Optional
 
 from .layer_formats import Refusal, check_layer_kind, worker_format
 from .prompt_sources import (EXCLUDE_LAYER, INCLUDE_LAYER, Box, Point, is_points_layer, layer_below,
-                             layer_points, selection_box)
+                             layer_points, same_document, selection_box)
 
 REMOVE, SELECT, CUTOUT = "remove", "select", "cutout"
 MASK_NAME = "AlphaLift"
@@ -105,8 +105,7 @@ def read_points(request: MatteRequest) -> MatteRequest:
 def prepare_refine(last: Optional[MatteRequest], document: Any) -> MatteRequest:
     """Run ``last`` again with the points as they are now: same layer, box and limit, so the
     worker reuses its model output; the result replaces the earlier one."""
-    if last is None or document is None or not last.document == document \
-            or last.node.parentNode() is None:
+    if last is None or not same_document(last.document, document) or last.node.parentNode() is None:
         raise Refusal("Run Remove Background, Select Subject or Cut Out on this image first; "
                       "Refine with points re-runs it with the points drawn since.")
     node = last.node

@@ -92,8 +92,19 @@ def add_points_layer(document: Any, name: str) -> Any:
     return layer
 
 
+def same_node(a: Any, b: Any) -> bool:
+    """Krita hands out a new wrapper for every call: compare the nodes' ids, not the wrappers."""
+    if a is None or b is None:
+        return a is b
+    return a is b or (hasattr(a, "uniqueId") and a.uniqueId() == b.uniqueId())
+
+
+def same_document(a: Any, b: Any) -> bool:
+    return a is not None and b is not None and (a is b or same_node(a.rootNode(), b.rootNode()))
+
+
 def layer_below(node: Any) -> Any:
     """The nearest paint layer under a points layer among its siblings, or None."""
     siblings = node.parentNode().childNodes() if node.parentNode() is not None else []
-    index = next((i for i, sibling in enumerate(siblings) if sibling == node), 0)
+    index = next((i for i, sibling in enumerate(siblings) if same_node(sibling, node)), 0)
     return next((s for s in reversed(siblings[:index]) if s.type() == "paintlayer"), None)

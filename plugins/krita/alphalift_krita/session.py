@@ -12,7 +12,7 @@ from PyQt5.QtCore import QObject, pyqtSignal
 from .alphalift_client import AlphaLiftClient, AlphaLiftClientError, make_prompt
 from .layer_formats import Refusal
 from .matte_actions import CUTOUT, REMOVE, MatteRequest, apply, prepare, prepare_refine, target_layer
-from .prompt_sources import add_points_layer
+from .prompt_sources import add_points_layer, same_document
 from .settings import Options
 
 
@@ -82,7 +82,7 @@ class Session(QObject):
                           "each one's centre is a point. Then Refine with points, or run an action.", False)
 
     def _remembered(self, document: Any) -> Any:
-        if self.target is not None and document is not None and self.target[0] == document:
+        if self.target is not None and same_document(self.target[0], document):
             return self.target[1]
         return None
 
