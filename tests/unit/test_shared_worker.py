@@ -266,3 +266,24 @@ def test_a_socket_connection_speaks_the_protocol(workers, runtime):
         assert reply["ok"] and reply["pid"] == client.worker_pid
         assert stream.readline() == "", "shutdown closed the connection"
     assert alive(client.worker_pid), "but not the shared worker"
+
+
+def test_a_reinstalled_worker_hands_the_socket_to_a_fresh_one(workers):
+    """After an upgrade the old worker must not go on serving old code: at the next connection it
+    leaves, and the client gets a worker running the new files (here: one file touched)."""
+    first = workers()
+    cut(first)
+    old = first.worker_pid
+    first.close()
+    import alphalift.worker.listen as listen
+
+    source = Path(listen.__file__)
+    info = source.stat()
+    os.utime(source, ns=(info.st_atime_ns, info.st_mtime_ns + 1_000_000_000))
+    try:
+        second = workers()
+        cut(second)
+    finally:
+        os.utime(source, ns=(info.st_atime_ns, info.st_mtime_ns))
+    assert second.worker_pid not in (None, old)
+    wait_for(lambda: not alive(old), "the replaced worker to exit")

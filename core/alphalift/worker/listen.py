@@ -9,6 +9,9 @@ Only this user may reach it: the socket lies in a folder that must be the user's
 everyone else (0700), and is itself 0600. A lock file beside the socket says a worker is alive: a
 second worker started meanwhile leaves, and a socket file whose worker died (nobody holds the lock)
 is replaced. After ``idle_exit`` seconds with no connection the worker removes its socket and ends.
+A worker whose code was replaced (AlphaLift reinstalled or upgraded) hands the socket on at the
+next connection: it closes that connection, removes its socket and lets its lock go, so the
+client starts a fresh worker, and it ends once its open connections do.
 """
 from __future__ import annotations
 
@@ -95,6 +98,26 @@ def bind(path: Path) -> socket.socket:
     return listener
 
 
+def loaded_code() -> list[str]:
+    """The files of the AlphaLift modules loaded now (the worker's own, at its start)."""
+    root = Path(__file__).resolve().parents[1]
+    names = (getattr(module, "__file__", None) for module in list(sys.modules.values()))
+    return sorted(name for name in names if name and Path(name).resolve().is_relative_to(root))
+
+
+def code_signature(files: list[str]) -> list[tuple]:
+    """Each file's identity (inode, mtime, size): a reinstall changes it."""
+    found: list[tuple] = []
+    for name in files:
+        try:
+            info = os.stat(name)
+        except OSError:
+            found.append((name,))
+            continue
+        found.append((name, info.st_ino, info.st_mtime_ns, info.st_size))
+    return found
+
+
 class Listener:
     """Accepts connections and serves each on its own thread; all share one Remover and one job
     lock. Counts open connections, so the loop can tell when it has been idle long enough."""
@@ -107,8 +130,11 @@ class Listener:
         self.count_lock = threading.Lock()
         self.open = 0
         self.quiet_since = time.monotonic()
+        self.files = loaded_code()
+        self.code = code_signature(self.files)
 
-    def run(self) -> None:
+    def run(self) -> bool:
+        """Serve until idle (True) or until this code is found replaced (False)."""
         self.listener.settimeout(min(POLL_SECONDS, self.idle_exit))
         while True:
             try:
@@ -116,11 +142,23 @@ class Listener:
             except socket.timeout:
                 with self.count_lock:
                     if self.open == 0 and time.monotonic() - self.quiet_since >= self.idle_exit:
-                        return
+                        return True
                 continue
+            if code_signature(self.files) != self.code:
+                log.warning("AlphaLift was reinstalled: leaving the socket to a fresh worker")
+                connection.close()  # its client finds no worker answering and starts one
+                return False
             with self.count_lock:
                 self.open += 1
             threading.Thread(target=self.serve, args=(connection,), daemon=True).start()
+
+    def drain(self) -> None:
+        """Wait for the open connections to end."""
+        while True:
+            with self.count_lock:
+                if self.open == 0:
+                    return
+            time.sleep(POLL_SECONDS)
 
     def serve(self, connection: socket.socket) -> None:
         connection.settimeout(None)
@@ -152,9 +190,13 @@ def serve_socket(path: Path, idle_exit: float) -> int:
         return 0
     listener = bind(path)
     log.info("serving %s (pid %d), exiting after %g s idle", path, os.getpid(), idle_exit)
+    server = Listener(listener, idle_exit)
     try:
-        Listener(listener, idle_exit).run()
+        idle = server.run()
     finally:
-        os.unlink(path)  # before the lock goes (at exit): a new worker's socket is never removed
+        os.unlink(path)  # before the lock goes: a new worker's socket is never removed
         listener.close()
+    if not idle:
+        os.close(lock)  # a fresh worker may take the socket now
+        server.drain()
     return 0
