@@ -76,6 +76,16 @@ Files (the CLI's rules; worker/paths.py):
     existing file only with "overwrite": true; else "output-exists". Two outputs may not share a
     file. Every file is written atomically (a temporary file renamed into place).
 
+Transports: `alphalift serve --stdio` serves one client on stdin/stdout and ends with its input.
+`alphalift serve --socket PATH [--idle-exit S]` (worker/listen.py) is one worker shared by many
+clients, each connection speaking exactly this protocol; hello's reply names the worker's "pid".
+Jobs run one at a time across connections, with one model cache for all. On a socket, shutdown
+and the end of input end that connection only; the worker ends after S seconds (default 300)
+with no connection, or, once its code was reinstalled, at the next connection (closed unanswered:
+the client starts a fresh worker). PATH's folder must be the user's own with mode 0700 (else the
+worker refuses to start, "unsafe-socket-folder"); the socket is 0600; a lock file beside it lets
+one worker serve it, and a dead worker's socket is replaced.
+
 Tests only: ALPHALIFT_TEST_PAUSE_AT=<stage> (hello, load-model, segment, refine, done) stops the
 worker there (after that stage's progress event; "hello" before its reply) until the request is
 cancelled, so a test can kill or freeze it at a known point.
