@@ -17,11 +17,15 @@ pytestmark = pytest.mark.hosts
 WORK = "/tmp/alphalift-gimp-test"
 
 
+def install(trixie) -> None:
+    installed = trixie.run("python3 /opt/alphalift-src/installers/install.py gimp")
+    assert installed.returncode == 0, installed.stdout[-3000:] + installed.stderr[-3000:]
+
+
 @pytest.fixture(scope="module")
 def gimp_results(trixie, tmp_path_factory):
     """Install AlphaLift with its installer, drive GIMP, dump the XCFs."""
-    installed = trixie.run("python3 /opt/alphalift-src/installers/install.py gimp")
-    assert installed.returncode == 0, installed.stdout[-3000:] + installed.stderr[-3000:]
+    install(trixie)
     work = trixie.path(WORK)
     write_photos(work)
     plugin = trixie.path("/root/.config/GIMP/3.0/plug-ins/alphalift-all-types")
@@ -145,3 +149,98 @@ def test_the_shim_maps_every_parameter_type(gimp_results):
     assert values["tone"] == "warm" and values["choice"] == 1, "defaults of RADIO and OPTION"
     assert values["source"] == "/etc/hostname" and values["folder"] == "/opt"
     assert values["colour"][:3] == [0.0, 0.0, 1.0] and values["width"] == 512
+
+
+PROMPTS = "/tmp/alphalift-gimp-prompts"
+LEFT, RIGHT = (130, 160), (350, 160)  # the two discs' centres (x, y) in discs.png
+
+
+def write_discs(path: Path) -> None:
+    """Two equal red discs on a light ground: which one is the subject only a prompt can say."""
+    rows, columns = np.mgrid[0:320, 0:480]
+    picture = np.empty((320, 480, 3), np.uint8)
+    picture[:] = (225, 225, 215)
+    for x, y in (LEFT, RIGHT):
+        picture[np.hypot(columns - x, rows - y) < 70] = (210, 30, 30)
+    Image.fromarray(picture).save(path)
+
+
+@pytest.fixture(scope="module")
+def gimp_prompts(trixie, tmp_path_factory):
+    """Prompts drawn the GIMP way (gimp_prompts.py), on a layer offset on its canvas by (30, 20)."""
+    install(trixie)
+    work = trixie.path(PROMPTS)
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    write_discs(work / "discs.png")
+    shutil.copy2(PROJECT / "tests" / "hosts" / "gimp_prompts.py", work / "gimp_prompts.py")
+    ran = trixie.run(f"gimp-console-3.0 -i --quit --batch-interpreter python-fu-eval -b - "
+                     f"< {PROMPTS}/gimp_prompts.py", ALPHALIFT_TEST_DIR=PROMPTS)
+    assert ran.returncode == 0, ran.stderr[-3000:]
+    report = json.loads((work / "report.json").read_text())
+    assert "exception" not in report, report.get("exception")
+    output = tmp_path_factory.mktemp("gimp-prompts")
+    for item in work.iterdir():
+        shutil.copy2(item, output / item.name)
+    return output, report
+
+
+def prompted(folder: Path, report: dict, key: str) -> np.ndarray:
+    """The run's mask, after checking it succeeded and left the layer's pixels as they were."""
+    run = report[key]
+    assert run["status"] == ["success", ""] and run["offsets"] == [30, 20] and run["mask"]
+    pixels = np.fromfile(folder / f"{key}.rgba", np.uint8).reshape(320, 480, 4)
+    assert (pixels[..., :3] == np.asarray(Image.open(folder / "discs.png"))).all()
+    assert (pixels[..., 3] == 255).all(), "the layer's pixels are untouched; the mask does the work"
+    return plane(folder, f"{key}.mask", run["size"])
+
+
+def test_prompt_exclude_path_anchor_drops_its_disc(gimp_prompts, tmp_path):
+    folder, report = gimp_prompts
+    mask = prompted(folder, report, "exclude")
+    assert mask[LEFT[::-1]] >= 250 and mask[RIGHT[::-1]] <= 5, "the excluded disc is gone"
+    expected = cli_mask(folder / "discs.png", tmp_path, "--exclude", "350,160")
+    assert np.abs(mask - expected).max() <= 1, "the anchor reached the core in the layer's pixels"
+
+
+def test_prompt_paths_are_ignored_with_use_point_paths_off(gimp_prompts, tmp_path):
+    folder, report = gimp_prompts
+    mask = prompted(folder, report, "paths_off")
+    assert mask[LEFT[::-1]] >= 250 and mask[RIGHT[::-1]] >= 250
+    assert np.abs(mask - cli_mask(folder / "discs.png", tmp_path)).max() <= 1
+
+
+def test_prompt_selection_is_the_box_and_still_limits_the_mask(gimp_prompts, tmp_path):
+    folder, report = gimp_prompts
+    mask = prompted(folder, report, "box_remove")
+    expected = cli_mask(folder / "discs.png", tmp_path, "--box", "40,60,230,260")
+    assert np.abs(mask[60:260, 40:230] - expected[60:260, 40:230]).max() <= 1, "inside: the boxed matte"
+    outside = np.ones(mask.shape, bool)
+    outside[60:260, 40:230] = False
+    assert (mask[outside] == 255).all(), "outside the selection the layer stays visible"
+
+
+def test_prompt_select_subject_selects_only_the_disc_in_the_selection(gimp_prompts, tmp_path):
+    folder, report = gimp_prompts
+    assert report["box_select"] == ["success", ""]
+    width, height = report["box_select_size"]
+    selection = plane(folder, "box_select.selection", [width, height])[20:340, 30:510]
+    assert selection[LEFT[::-1]] >= 250 and selection[RIGHT[::-1]] <= 5
+    expected = cli_mask(folder / "discs.png", tmp_path, "--box", "40,60,230,260")
+    assert np.abs(selection - expected).max() <= 1
+
+
+def test_prompt_anchor_off_the_layer_is_refused_naming_the_path_and_nothing_changes(gimp_prompts):
+    _, report = gimp_prompts
+    run = report["off_layer"]
+    status, message = run["status"]
+    assert status == "execution-error" and "“alphalift INCLUDE”" in message and "5,5" in message
+    assert not run["mask"] and not run["dirty"], "no mask, nothing on the undo stack"
+
+
+def test_calls_in_one_gimp_session_share_one_worker(gimp_results):
+    """Issue 12: GIMP starts the plug-in afresh for every call; the worker (and the model it has
+    loaded) outlives each call, so all of the session's calls reach one worker."""
+    _, report, _ = gimp_results
+    assert len(report["workers_after_first"]) == 1, report["workers_after_first"]
+    assert report["workers_at_end"] == report["workers_after_first"]

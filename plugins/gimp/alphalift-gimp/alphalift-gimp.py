@@ -18,8 +18,10 @@ gi.require_version("Gegl", "0.4")
 from gi.repository import Gegl, Gimp, GimpUi, GLib, GObject  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from alphalift_client import AlphaLiftClient, AlphaLiftClientError  # noqa: E402
+from alphalift_client import AlphaLiftClient, AlphaLiftClientError, make_prompt  # noqa: E402
 from matte_logic import float_encoding_for, model_caption, visible_part  # noqa: E402
+from prompt_logic import (EXCLUDE_PATH, INCLUDE_PATH, PromptSourceError,  # noqa: E402
+                          bezier_anchors, layer_points, selection_box)
 
 REMOVE = "plug-in-alphalift-remove-background"
 SELECT = "plug-in-alphalift-select-subject"
@@ -50,7 +52,23 @@ def write_pixels(drawable, data: bytes, encoding: str) -> None:
     drawable.update(0, 0, drawable.get_width(), drawable.get_height())
 
 
-def compute_matte(layer, config, alpha_format: str, foreground: bool):
+def drawn_prompt(image, layer, config):
+    """The prompt the user drew, in the layer's pixels: the selection's bounds as the box, the
+    anchors of "AlphaLift include/exclude" paths as points (each as its argument allows)."""
+    offsets = tuple(layer.get_offsets()[1:])
+    size = (layer.get_width(), layer.get_height())
+    box, include, exclude = None, [], []
+    if config.get_property("use-selection-as-box") and selection_limited(image):
+        box = selection_box(tuple(Gimp.Selection.bounds(image)[-4:]), offsets, size, layer.get_name())
+    if config.get_property("use-point-paths"):
+        paths = [(path.get_name(), [anchor for stroke in path.get_strokes()
+                                    for anchor in bezier_anchors(path.stroke_get_points(stroke)[1])])
+                 for path in image.get_paths()]
+        include, exclude = layer_points(paths, offsets, size, layer.get_name())
+    return make_prompt(box, include, exclude)
+
+
+def compute_matte(layer, config, alpha_format: str, foreground: bool, prompt=None):
     """Ask the worker for the layer's matte; shows progress; changes nothing in the image."""
     model = config.get_property("model") or None
     with AlphaLiftClient(shared=True) as client:  # one worker for every call: the model stays loaded
@@ -59,7 +77,7 @@ def compute_matte(layer, config, alpha_format: str, foreground: bool):
         result = client.remove(read_pixels(layer), layer.get_width(), layer.get_height(), "RGBA8",
                                model=model, refine=config.get_property("refine"),
                                foreground=foreground, alpha_format=alpha_format,
-                               foreground_format="RGBA8",
+                               foreground_format="RGBA8", prompt=prompt,
                                on_progress=lambda fraction, stage: Gimp.progress_update(fraction))
     Gimp.progress_end()
     return result
@@ -99,7 +117,8 @@ def remove_background(image, layer, config, run_mode) -> None:
         if not ask_replace_mask(layer):
             raise Cancelled()
     # Everything that can fail happens before the image is touched.
-    result = compute_matte(layer, config, "F32", foreground=decontaminate)
+    result = compute_matte(layer, config, "F32", foreground=decontaminate,
+                           prompt=drawn_prompt(image, layer, config))
     image.undo_group_start()
     try:
         if decontaminate:
@@ -125,7 +144,8 @@ def remove_background(image, layer, config, run_mode) -> None:
 
 
 def select_subject(image, layer, config) -> None:
-    result = compute_matte(layer, config, "F32", foreground=False)
+    result = compute_matte(layer, config, "F32", foreground=False,
+                           prompt=drawn_prompt(image, layer, config))
     image.undo_group_start()
     try:
         channel = Gimp.Channel.new(image, "AlphaLift matte", image.get_width(), image.get_height(),
@@ -166,14 +186,20 @@ class AlphaLiftPlugIn(Gimp.PlugIn):
             procedure.set_documentation(
                 "Mask out the background of the active layer",
                 "Adds a layer mask from AlphaLift's matte; the layer's pixels are untouched. "
-                "Inside a selection only. Decontaminate puts the subject's clean colours in a new "
-                "layer instead. The model in use and its licence show in the progress bar; "
+                "Inside a selection only, and the selection's bounds tell the model where the "
+                "subject is. Anchors of paths named “AlphaLift include” / “AlphaLift exclude” "
+                "mark subject / background. Decontaminate puts the subject's clean colours in a "
+                "new layer instead. The model in use and its licence show in the progress bar; "
                 "`alphalift models list` lists them all.", name)
         else:
             procedure.set_menu_label("Select Subject")
             procedure.add_menu_path("<Image>/Filters/AlphaLift")
             procedure.set_documentation("Select the subject of the active layer",
-                                        "Replaces the selection with AlphaLift's (soft) matte.", name)
+                                        "Replaces the selection with AlphaLift's (soft) matte, "
+                                        "of the subject within the selection's bounds if there "
+                                        "is a selection. Anchors of paths named “AlphaLift "
+                                        "include” / “AlphaLift exclude” mark subject / "
+                                        "background.", name)
         procedure.add_string_argument("model", "Model", "Model name (empty: the default; "
                                       "`alphalift models list` gives each one's licence)", "", flags)
         procedure.add_boolean_argument("refine", "Refine edges",
@@ -184,6 +210,14 @@ class AlphaLiftPlugIn(Gimp.PlugIn):
                                            False, flags)
             procedure.add_boolean_argument("replace-mask", "Replace an existing mask",
                                            "Replace the layer's mask without asking", False, flags)
+        procedure.add_boolean_argument("use-selection-as-box", "Selection bounds are the box",
+                                       "The subject lies within the selection's bounds: the model "
+                                       "looks only there, nothing outside is subject", True, flags)
+        procedure.add_boolean_argument("use-point-paths", f"Points from “{INCLUDE_PATH}” / "
+                                       f"“{EXCLUDE_PATH}” paths",
+                                       f"Each anchor of a path named “{INCLUDE_PATH}” marks subject, "
+                                       f"of one named “{EXCLUDE_PATH}” background (draw them with "
+                                       "the Paths tool, one click an anchor)", True, flags)
         return procedure
 
     def run(self, procedure, run_mode, image, drawables, config, data):
@@ -207,7 +241,7 @@ class AlphaLiftPlugIn(Gimp.PlugIn):
                 select_subject(image, layer, config)
         except Cancelled:
             return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, GLib.Error())
-        except AlphaLiftClientError as exc:
+        except (AlphaLiftClientError, PromptSourceError) as exc:
             return self.fail(procedure, str(exc))
         Gimp.displays_flush()
         return procedure.new_return_values(Gimp.PDBStatusType.SUCCESS, GLib.Error())
