@@ -29,7 +29,8 @@ def run(name, image, drawables, **properties):
 
 def discs():
     """discs.png as a layer at OFFSET on a canvas 60x40 larger, the image marked clean."""
-    image = Gimp.file_load(Gimp.RunMode.NONINTERACTIVE, Gio.File.new_for_path(os.path.join(folder, "discs.png")))
+    source = Gio.File.new_for_path(os.path.join(folder, "discs.png"))
+    image = Gimp.file_load(Gimp.RunMode.NONINTERACTIVE, source)
     image.resize(image.get_width() + 2 * OFFSET[0], image.get_height() + 2 * OFFSET[1], *OFFSET)
     image.clean_all()
     return image, image.get_layers()[0]

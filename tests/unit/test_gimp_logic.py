@@ -76,7 +76,8 @@ def test_path_anchors_become_layer_points_and_an_anchor_off_the_layer_is_refused
              ("AlphaLift EXCLUDE #1", [(105.5, 60.0), (11.0, 21.0)])]
     include, exclude = prompts.layer_points(paths, offsets=(10, 20), size=(100, 50))
     assert include == [(30.0, 10.0)] and exclude == [(95.5, 40.0), (1.0, 1.0)]
-    with pytest.raises(prompts.PromptSourceError, match="“AlphaLift exclude” .* 310,40, outside layer “Cat”"):
+    refusal = "“AlphaLift exclude” .* 310,40, outside layer “Cat”"
+    with pytest.raises(prompts.PromptSourceError, match=refusal):
         prompts.layer_points([("AlphaLift exclude", [(310.0, 40.0)])], (10, 20), (100, 50), "Cat")
     with pytest.raises(prompts.PromptSourceError):  # right and bottom edges are outside
         prompts.layer_points([("AlphaLift include", [(110.0, 30.0)])], (10, 20), (100, 50))
