@@ -119,7 +119,7 @@ def test_selection_limits_the_mask_and_replace_mask_replaces(gimp_results, tmp_p
     assert report["first"][0] == "success" and report["replace"][0] == "success"
     layer = dump["selection.xcf"]["layers"][0]
     mask = plane(folder, "selection.xcf.layer0.mask", layer["size"])
-    expected = cli_mask(folder / "photo.png", tmp_path)
+    expected = cli_mask(folder / "photo.png", tmp_path, "--box", "0,0,256,512")  # its bounds: the box
     assert np.abs(mask[:, :256] - expected[:, :256]).max() <= 1, "inside the selection: the matte"
     assert (mask[:, 257:] == 255).all(), "outside it: the layer stays visible"
 
