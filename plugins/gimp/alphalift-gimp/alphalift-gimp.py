@@ -3,9 +3,11 @@
 
 Remove Background adds a layer mask (the layer's pixels stay untouched) or, with Decontaminate,
 a new layer holding the subject's clean colours under the same mask. Select Subject replaces the
-selection with the matte. The cut-out itself runs in AlphaLift's worker (the core's own Python),
-reached through the stdlib client beside this file. Every action is one undo step; on any error
-the image is left as it was and GIMP shows the message.
+selection with the matte. Both take the prompt from what GIMP users draw (prompt_logic.py): the
+selection's bounds as the box, the anchors of "AlphaLift include/exclude" paths as points. The
+cut-out itself runs in AlphaLift's worker (the core's own Python), reached through the stdlib
+client beside this file. Every action is one undo step; on any error the image is left as it was
+and GIMP shows the message.
 """
 import os
 import sys
