@@ -11,6 +11,7 @@ from PIL import Image
 from ..cutout import Cutout
 from ..imageio import SourceImage
 from ..pipeline import ProgressFn, Remover, _no_progress
+from ..prompts import Prompt
 from .temporal import TemporalFilter, TemporalSettings
 
 
@@ -25,11 +26,12 @@ class SequenceRemover:
         self.filter = TemporalFilter(settings) if temporal else None
 
     def cut(self, image: SourceImage | Image.Image | np.ndarray | str | Path,
-            progress: ProgressFn = _no_progress, cancel: threading.Event | None = None) -> Cutout:
-        """The next frame's cut-out."""
+            progress: ProgressFn = _no_progress, cancel: threading.Event | None = None,
+            prompt: Prompt | None = None) -> Cutout:
+        """The next frame's cut-out; ``prompt`` may change from frame to frame (a keyframed box)."""
         return self.remover.remove(image, model=self.model, refine=self.refine,
                                    foreground=self.foreground, progress=progress, cancel=cancel,
-                                   hooks=self.filter)
+                                   hooks=self.filter, prompt=prompt)
 
     def new_shot(self) -> None:
         """The next frame does not follow the last one (a new shot, or frames were skipped)."""

@@ -13,6 +13,17 @@ still queued or running):
         an encoded image file in, PNG files out (any of mask, foreground, rgba); replies "saved"
     Either kind may add "sequence": {"id": S, "frame": N, "start": false} to its options: frame N
         of the shot S, cut with temporal smoothing (see Sequence sessions below).
+    Either kind may add "prompt": {"box": [x0, y0, x1, y1] or null, "include": [[x, y], ...],
+        "exclude": [[x, y], ...]} (each key optional) to its options, saying what the subject is:
+        it lies in the box (nothing outside it is kept; the model looks at the box's region at its
+        own input size), include points are on it and exclude points off it (the region each falls
+        in is added or removed; edges stay soft). Numbers are pixels of the image as the user sees
+        it -- origin at the top-left corner, x right, y down -- even with "flip": true (the worker
+        maps them); a box has x0 < x1 and y0 < y1 and lies within the image, a point lies within
+        it (0 <= x < W, 0 <= y < H). Anything else is refused with "bad-prompt", naming the field
+        (options.prompt.box, options.prompt.include, options.prompt.exclude), before any model
+        runs: a raw image's prompt is checked with the request, a file image's once it is read.
+        With "sequence" each frame may carry its own prompt (a keyframed box follows the subject).
     {"id": 8, "op": "download", "model": NAME}
     {"id": 7, "op": "cancel"}
     {"op": "shutdown"}       lets queued and running jobs finish, then exits. End of input
@@ -37,7 +48,8 @@ Heartbeat: while a remove or download runs (a model loading or downloading inclu
 
 Validation: every request is checked whole before any work starts (worker/requests.py); a
 malformed one gets {"ok": false, "error": {"code": "bad-request", ...}} (an id that is not an
-integer, string or null is answered as null), a repeated id "duplicate-id", and the worker goes on.
+integer, string or null is answered as null), a bad "prompt" "bad-prompt", a repeated id
+"duplicate-id", and the worker goes on.
 
 Pixels travel as raw files (row-major, no header, top row first; "flip": true says bottom row
 first, as Blender stores images, for the input, the limit and both outputs alike).
@@ -59,7 +71,8 @@ Sequence sessions (worker/sessions.py; the CLI's `remove --sequence` mode, one f
     exactly what `alphalift remove FOLDER --sequence` gives for those frames.
     Warm-up: a file image with "sequence" and no "save" is cut into the session and nothing is
     written (the reply's "saved" is {}); if the session already ends on that very frame (same
-    model and refine) it is not cut again ("cut": false). A host recomputing frames s..e of a shot
+    model, refine and prompt) it is not cut again ("cut": false). A change of prompt alone does
+    not start a new shot. A host recomputing frames s..e of a shot
     sends frame s-1 as a warm-up first: after frames ..s-1 in this worker the shot goes on
     exactly as in a full run; otherwise frame s is smoothed against frame s-1 alone, as if the
     shot began at s-1 (close to a full run, not equal to it).

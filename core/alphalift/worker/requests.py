@@ -13,11 +13,13 @@ from typing import Any, Union
 
 from ..errors import AlphaLiftError
 from ..imageio import check_size
+from ..prompts import Prompt, PromptNames
 from .pixels import RawImage
 from .protocol import (ALPHA_FORMATS, FOREGROUND_ALPHAS, FOREGROUND_FORMATS, MAX_SEQUENCE_ID, OPS,
                        PIXEL_FORMATS, PROTOCOL, SAVE_KINDS)
 
 RequestId = Union[int, str, None]
+PROMPT_NAMES = PromptNames("options.prompt.box", "options.prompt.include", "options.prompt.exclude")
 FIX = "The plug-in sent a request this worker cannot use; update the plug-in and the core together."
 
 
@@ -59,6 +61,9 @@ class RemoveOptions:
     overwrite: bool = False
     download: bool = True  # false: a missing model is an error, never fetched (Blender offline)
     sequence: SequenceFrame | None = None
+    # In pixels of the image as the user sees it (top-left origin, y down), whatever "flip" says
+    # of the rows' order; None when the request says nothing of the subject.
+    prompt: Prompt | None = None
 
 
 @dataclass(frozen=True)
@@ -125,7 +130,7 @@ def parse_request(request: dict[str, Any]) -> Request:
     except RequestError as exc:
         exc.request_id = request_id
         raise
-    except AlphaLiftError as exc:  # the image's size, checked before any pixel is read
+    except AlphaLiftError as exc:  # the image's size and the prompt, checked before any pixel is read
         raise RequestError(exc.code, str(exc), request_id) from None
 
 
@@ -153,6 +158,8 @@ def _remove_parts(request: dict[str, Any]) -> tuple[RawImage | FileImage, Remove
         linear=_get(image, "linear", bool, False, "image.linear"),
         flip=_get(image, "flip", bool, False, "image.flip"))
     check_size(raw.width, raw.height)
+    if parsed.prompt is not None:  # a file image's size is known once loaded (server.py)
+        parsed.prompt.check(raw.width, raw.height, PROMPT_NAMES)
     return raw, parsed
 
 
@@ -174,7 +181,17 @@ def _options(options: dict[str, Any]) -> RemoveOptions:
         save={kind: Path(path) for kind, path in save.items()},
         overwrite=_get(options, "overwrite", bool, False, "options.overwrite"),
         download=_get(options, "download", bool, True, "options.download"),
-        sequence=_sequence(options))
+        sequence=_sequence(options),
+        prompt=_prompt(options))
+
+
+def _prompt(options: dict[str, Any]) -> Prompt | None:
+    """options.prompt (PromptError, code "bad-prompt", names the field); None if it says nothing."""
+    value = options.get("prompt")
+    if value is None:
+        return None
+    prompt = Prompt.from_json(value, PROMPT_NAMES)
+    return None if prompt.is_empty else prompt
 
 
 def _sequence(options: dict[str, Any]) -> SequenceFrame | None:

@@ -26,8 +26,8 @@ from ..pipeline import Remover
 from .paths import check_files, check_save_targets
 from .pixels import decode_pixels, encode_alpha, encode_foreground, limit_to_selection, read_selection
 from .protocol import HEARTBEAT_SECONDS, PROTOCOL
-from .requests import (Cancel, Download, FileImage, Hello, Remove, Request, RequestError, RequestId,
-                       Shutdown, parse_line)
+from .requests import (PROMPT_NAMES, Cancel, Download, FileImage, Hello, Remove, Request,
+                       RequestError, RequestId, Shutdown, parse_line)
 from .sessions import Sessions
 
 log = logging.getLogger(__name__)
@@ -79,16 +79,20 @@ class Worker:
     def remove(self, request: Remove) -> dict[str, Any]:
         cancel = self.cancels[request.id]
         image, options = request.image, request.options
-        sequence = options.sequence
+        sequence, prompt = options.sequence, options.prompt
         if not options.download:  # the host may not go online: a missing model is reported, not fetched
             self.remover.store.ensure(self.remover.store.catalog.get(options.model), download=False)
         if sequence is not None and isinstance(image, FileImage) and not options.save:
             session = self.sessions.get(sequence.id)
-            if session is not None and session.holds(sequence.frame, options.model, options.refine):
+            if session is not None and session.holds(sequence.frame, options.model, options.refine, prompt):
                 return {"id": request.id, "ok": True, "saved": {},  # a warm-up already done
                         "sequence": {"frame": sequence.frame, "continued": True, "cut": False}}
         source = load_image(image.file) if isinstance(image, FileImage) else decode_pixels(image)
         flip = not isinstance(image, FileImage) and image.flip
+        # The prompt counts from the top-left of the image as seen; decode_pixels has already put a
+        # flipped image's rows top-down, so its coordinates are the remover's as they stand.
+        if prompt is not None:  # a file's size is known only now; before any model runs
+            prompt.check(*source.size, PROMPT_NAMES)
         weight = (read_selection(options.limit, *source.size, flip=flip)
                   if options.limit is not None else None)
 
@@ -99,13 +103,14 @@ class Worker:
         want_foreground = options.foreground or bool(set(options.save) - {"mask"})
         if sequence is None:
             cutout = self.remover.remove(source, model=options.model, refine=options.refine,
-                                         foreground=want_foreground, progress=progress, cancel=cancel)
+                                         foreground=want_foreground, progress=progress, cancel=cancel,
+                                         prompt=prompt)
         else:  # one frame of a shot (sessions.py)
             session, continued = self.sessions.begin(sequence, options.model, options.refine,
                                                      source.size)
             session.runner.foreground = want_foreground
-            cutout = session.runner.cut(source, progress=progress, cancel=cancel)
-            self.sessions.done(session, sequence)
+            cutout = session.runner.cut(source, progress=progress, cancel=cancel, prompt=prompt)
+            self.sessions.done(session, sequence, prompt)
         if weight is not None:
             cutout = dataclasses.replace(cutout, mask=limit_to_selection(cutout.mask, weight))
         reply: dict[str, Any] = {"id": request.id, "ok": True, "width": cutout.size[0],

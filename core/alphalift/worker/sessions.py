@@ -16,6 +16,7 @@ from .requests import SequenceFrame
 
 if TYPE_CHECKING:
     from ..pipeline import Remover
+    from ..prompts import Prompt
     from ..video import SequenceRemover
 
 
@@ -26,9 +27,10 @@ class Session:
     refine: bool
     size: tuple[int, int] | None = None
     last: int | None = None  # the frame the runner's memory is of; None: it holds nothing usable
+    prompt: Prompt | None = None  # the prompt that frame was cut with
 
-    def holds(self, frame: int, model: str | None, refine: bool) -> bool:
-        return self.last == frame and (self.model, self.refine) == (model, refine)
+    def holds(self, frame: int, model: str | None, refine: bool, prompt: Prompt | None = None) -> bool:
+        return self.last == frame and (self.model, self.refine, self.prompt) == (model, refine, prompt)
 
     def follows(self, frame: SequenceFrame, model: str | None, refine: bool,
                 size: tuple[int, int]) -> bool:
@@ -71,5 +73,5 @@ class Sessions:
         return session, False
 
     @staticmethod
-    def done(session: Session, frame: SequenceFrame) -> None:
-        session.last = frame.frame
+    def done(session: Session, frame: SequenceFrame, prompt: Prompt | None = None) -> None:
+        session.last, session.prompt = frame.frame, prompt
