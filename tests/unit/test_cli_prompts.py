@@ -92,7 +92,8 @@ def test_prompts_are_refused_for_folders_several_inputs_and_sequences(tiny_home,
 
 def test_a_box_picks_the_subject_inside_it(tiny_home, photo, tmp_path):
     auto, boxed = tmp_path / "auto.png", tmp_path / "boxed.png"
-    assert run_cli("remove", str(photo), "-o", str(auto), "--model", "tiny", "--format", "mask").returncode == 0
+    result = run_cli("remove", str(photo), "-o", str(auto), "--model", "tiny", "--format", "mask")
+    assert result.returncode == 0, result.stderr
     result = run_cli("remove", str(photo), "-o", str(boxed), "--model", "tiny", "--format", "mask",
                      "--box", LEFT_BOX)
     assert result.returncode == 0, result.stderr
