@@ -255,7 +255,8 @@ class AlphaLiftClient:
             log = open_log(self.log_path)
             try:
                 process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                                           env=worker_environment(), start_new_session=True)
+                                           env=worker_environment(), start_new_session=True,
+                                           cwd=os.path.abspath(os.sep))  # holds no folder of its host
             finally:
                 log.close()
         except OSError as exc:
@@ -478,12 +479,14 @@ class AlphaLiftClient:
         an empty ``save``, a warm-up frame); the protocol's "Sequence sessions" say how.
         ``prompt``: see ``make_prompt``."""
         options = {"model": model, "refine": bool(refine), "foreground": False,
-                   "save": {kind: str(path) for kind, path in save.items()}, "overwrite": bool(overwrite)}
+                   "save": {kind: os.path.abspath(path) for kind, path in save.items()},
+                   "overwrite": bool(overwrite)}  # absolute: a shared worker has its own folder
         if sequence is not None:
             options["sequence"] = dict(sequence)
         if prompt:
             options["prompt"] = dict(prompt)
-        reply = self._call({"op": "remove", "image": {"file": str(source)}, "options": options}, on_progress)
+        image = {"file": os.path.abspath(source)}
+        reply = self._call({"op": "remove", "image": image, "options": options}, on_progress)
         return reply["saved"]
 
     def remove(self, pixels: bytes, width: int, height: int, pixel_format: str = "RGBA8",

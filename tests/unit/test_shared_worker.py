@@ -287,3 +287,20 @@ def test_a_reinstalled_worker_hands_the_socket_to_a_fresh_one(workers):
         os.utime(source, ns=(info.st_atime_ns, info.st_mtime_ns))
     assert second.worker_pid not in (None, old)
     wait_for(lambda: not alive(old), "the replaced worker to exit")
+
+
+def test_relative_file_paths_mean_the_callers_folder(workers, tmp_path, monkeypatch):
+    """The shared worker runs in a folder of its own: a file request's relative paths are the
+    calling host's."""
+    from PIL import Image
+
+    from ..conftest import red_disc
+
+    first = workers()
+    cut(first)  # the worker now runs, started from the test's folder
+    caller = tmp_path / "caller"
+    caller.mkdir()
+    Image.fromarray(red_disc((40, 30), radius=10)).save(caller / "disc.png")
+    monkeypatch.chdir(caller)
+    saved = workers().remove_file("disc.png", {"mask": "disc-mask.png"}, model="tiny", refine=False)
+    assert Path(saved["mask"]) == caller / "disc-mask.png" and (caller / "disc-mask.png").is_file()
