@@ -62,6 +62,10 @@ class Shape:
     def boundingBox(self) -> RectF:
         return RectF(*self._box)
 
+    def children(self) -> list:
+        """QObject.children(): every libkis Shape has it (empty), not only groups."""
+        return []
+
 
 class GroupShape(Shape):
     """libkis GroupShape: a shape whose children() are shapes."""

@@ -56,7 +56,7 @@ def is_points_layer(node: Any) -> bool:
 def shape_centres(shapes: List[Any]) -> Iterator[Tuple[float, float]]:
     """Centres of the shapes in points; a group's members count one by one."""
     for shape in shapes:
-        if hasattr(shape, "children"):
+        if shape.type() == "groupshape":  # (every Shape is a QObject with children(): ask its type)
             yield from shape_centres(shape.children())
             continue
         box = shape.boundingBox()

@@ -203,7 +203,8 @@ def prompt_scenario() -> None:
     buttons["Add exclude points layer"].click()
     settle()
     exclude = next(n for n in document.topLevelNodes() if n.name() == EXCLUDE_LAYER)
-    report["points_layer"] = [exclude.type(), document.activeNode().name(),
+    active = document.activeNode()  # headless Krita may not show it active yet
+    report["points_layer"] = [exclude.type(), active.name() if active else None,
                               [n.name() for n in document.topLevelNodes()]]
     add_ellipse(exclude, 370, 260, 300, "right")
     box = exclude.shapes()[0].boundingBox()
