@@ -2,7 +2,10 @@
 add-on, builds compositor scenes on a still, a 3-frame sequence and a movie of it (Temporal
 Smoothing on, its default; the sequence's range computed as 1-2, then grown to 1-3), computes mattes,
 renders, saves and reopens two scenes whose nodes share a name, and writes report.json.
-Usage: python blender_driver.py ADDONS_DIR WORK_DIR
+With "prompts" (python blender_driver.py ADDONS_DIR WORK_DIR prompts) it runs the prompt scenario
+alone instead: the node's box, a keyframed box on a sequence, a Mask's exclude point, and the Image
+Editor's Remove Background with that Mask, on WORK_DIR/pair.png (two subjects).
+Usage: python blender_driver.py ADDONS_DIR WORK_DIR [prompts]
 """
 import json
 import os
@@ -225,13 +228,113 @@ def scenario() -> None:
     addon_utils.disable("alphalift_blender", default_set=True)
     report["left_behind"] = [name for name in ("ALPHALIFT_PT_node", "ALPHALIFT_OT_compute_matte",
                                                "AlphaLiftNodeSettings") if hasattr(bpy.types, name)]
-    report["property_left"] = hasattr(bpy.types.CompositorNodeGroup, "alphalift")
+    report["property_left"] = any(hasattr(bpy.types.CompositorNodeGroup, name) for name in (
+        "alphalift", "alphalift_use_box", "alphalift_box_x", "alphalift_box_height"))
     report["menus_left"] = [f.__name__ for f in bpy.types.NODE_MT_add._dyn_ui_initialize()
                             if f.__name__ == "draw_add_menu"]
 
 
+BOX_FIELDS = ("x", "y", "width", "height")
+
+
+def set_box(node, values) -> None:
+    for name, value in zip(BOX_FIELDS, values):
+        setattr(node, f"alphalift_box_{name}", value)
+
+
+def prompts() -> None:
+    """Two subjects in pair.png; the node (model "tiny") computed without a prompt, with a box
+    around the right one (rendered), again unchanged (cached), with the box widened (recomputed),
+    with only a Mask's exclude point on the left one; a 2-frame sequence whose box is keyframed
+    from the left subject to the right; the Image Editor's Remove Background with the Mask.
+    Each computed matte is copied to WORK as NAME_matte_000N.png."""
+    import shutil
+
+    import numpy as np
+
+    sys.path.insert(0, ADDONS)
+    addon_utils.enable("alphalift_blender", default_set=True, handle_error=None)
+    from alphalift_blender import matte_job, node_group
+
+    pair = os.path.join(WORK, "pair.png")
+    with open(os.path.join(WORK, "boxes.json")) as handle:
+        boxes = json.load(handle)  # the boxes in Box Mask's terms and the point in mask space
+    scene = bpy.context.scene
+    set_up_render(scene)
+    scene.render.resolution_x, scene.render.resolution_y = boxes["size"]
+    tree, output = node_group.fresh_compositor(scene)
+    source = tree.nodes.new("CompositorNodeImage")
+    source.image = bpy.data.images.load(pair)
+    bpy.ops.alphalift.add_node()
+    node = tree.nodes.active
+    tree.links.new(source.outputs[0], node.inputs["Image"])
+    tree.links.new(node.outputs["Image"], output.inputs[0])
+    settings = node.alphalift
+    settings.model, settings.temporal = "tiny", False
+
+    def compute(name: str) -> None:
+        cache = matte_job.cache_folder(node) if settings.cache_id else ""
+        before = mtimes(cache) if cache and os.path.isdir(cache) else {}
+        report[name] = list(bpy.ops.alphalift.compute_matte(node_name=node.name))
+        cache = matte_job.cache_folder(node)
+        after = mtimes(cache)
+        report[name + "_changed"] = [file for file in after if after[file] != before.get(file)]
+        for file in report[name + "_changed"]:
+            shutil.copy2(os.path.join(cache, file), os.path.join(WORK, f"{name}_{file}"))
+
+    compute("automatic")
+    node.alphalift_use_box = True
+    set_box(node, boxes["right"])
+    compute("boxed")
+    render(os.path.join(WORK, "boxed_render.png"))
+    compute("boxed_again")
+    node.alphalift_box_width += 0.02
+    compute("box_widened")
+    node.alphalift_use_box = False
+    clicks = bpy.data.masks.new("Clicks")
+    clicks.layers.new(name="Exclude").splines.new().points[0].co = boxes["left_point"]
+    settings.mask = clicks
+    compute("excluded")
+
+    settings.mask = None
+    node.alphalift_use_box = True
+    source.image = bpy.data.images.load(os.path.join(WORK, "seq", "frame_0001.png"))
+    source.image.source = "SEQUENCE"
+    source.frame_duration, source.frame_start, source.frame_offset = 2, 1, 0
+    settings.use_scene_range, settings.frame_start, settings.frame_end = False, 1, 2
+    for frame, side in ((1, "left"), (2, "right")):
+        set_box(node, boxes[side])
+        for name in BOX_FIELDS:
+            node.keyframe_insert(f"alphalift_box_{name}", frame=frame)
+    scene.frame_set(2)
+    compute("keyframed")
+    report["frame_after_keyframed"] = scene.frame_current
+
+    photo = bpy.data.images.load(pair, check_existing=False)
+    photo.name = "pair for the image editor"
+    before = np.empty(len(photo.pixels), np.float32)
+    photo.pixels.foreach_get(before)
+    report["image_editor"] = list(bpy.ops.alphalift.image_remove_background(
+        image_name=photo.name, model="tiny", mask_name="Clicks"))
+    after = np.empty(len(photo.pixels), np.float32)
+    photo.pixels.foreach_get(after)
+    report["image_editor_source_untouched"] = bool(np.array_equal(before, after)) and not photo.is_dirty
+    cutout = bpy.data.images[f"{photo.name} (AlphaLift)"]
+    cutout.filepath_raw = os.path.join(WORK, "image_editor_cutout.png")
+    cutout.file_format = "PNG"
+    cutout.save()
+    try:
+        bpy.ops.alphalift.image_remove_background(image_name=photo.name, model="tiny", use_box=True,
+                                                  box_x=3.0)
+    except RuntimeError as exc:
+        report["image_editor_box_off_image"] = str(exc)
+    addon_utils.disable("alphalift_blender", default_set=True)
+    report["box_properties_left"] = [name for name in dir(bpy.types.CompositorNodeGroup)
+                                     if name.startswith("alphalift")]
+
+
 try:
-    scenario()
+    prompts() if sys.argv[3:] == ["prompts"] else scenario()
 except Exception:
     report["exception"] = traceback.format_exc()
 with open(os.path.join(WORK, "report.json"), "w") as handle:

@@ -248,3 +248,141 @@ def test_unsaved_files_cache_in_a_private_folder_of_the_user(blender_results):
 def test_unregister_leaves_nothing_behind(blender_results):
     _, report, _ = blender_results
     assert report["left_behind"] == [] and not report["property_left"] and report["menus_left"] == []
+
+
+# Prompts: two equally red discs on blue, which the tiny model (tests/conftest.py) cannot tell
+# apart; only the box or the point says which one is the subject.
+PAIR_SIZE = (160, 96)
+LEFT_DISC, RIGHT_DISC, DISC_RADIUS = (40, 30), (120, 66), 20
+
+
+def two_discs() -> np.ndarray:
+    width, height = PAIR_SIZE
+    y, x = np.mgrid[:height, :width]
+    image = np.zeros((height, width, 3), np.uint8)
+    image[...] = (20, 40, 200)
+    for cx, cy in (LEFT_DISC, RIGHT_DISC):
+        image[(x - cx) ** 2 + (y - cy) ** 2 <= DISC_RADIUS ** 2] = (220, 30, 30)
+    return image
+
+
+def around(centre: tuple[int, int]) -> list[float]:
+    """A box around a disc in Box Mask's terms: centre as fractions (y up), sides as fractions
+    of the image's width (6 px of margin)."""
+    width, height = PAIR_SIZE
+    side = (2 * DISC_RADIUS + 12) / width
+    return [centre[0] / width, 1 - centre[1] / height, side, side]
+
+
+def disc_means(alpha: np.ndarray) -> tuple[float, float]:
+    """The mean alpha (0..1) on the left and right discs' inner parts."""
+    y, x = np.mgrid[:PAIR_SIZE[1], :PAIR_SIZE[0]]
+    return tuple(float(alpha[(x - cx) ** 2 + (y - cy) ** 2 <= (DISC_RADIUS - 4) ** 2].mean()) / 255
+                 for cx, cy in (LEFT_DISC, RIGHT_DISC))
+
+
+@pytest.fixture(scope="module")
+def prompt_addons(tmp_path_factory) -> Path:
+    """The add-on as the installer installs it (once for every Blender version)."""
+    addons = tmp_path_factory.mktemp("blender-prompts-addons")
+    installed = subprocess.run(["python3", str(PROJECT / "installers" / "install.py"), "blender",
+                                "--dest", str(addons)], capture_output=True, text=True, timeout=1800)
+    assert installed.returncode == 0, installed.stdout[-3000:] + installed.stderr[-3000:]
+    return addons
+
+
+@pytest.fixture(scope="module", params=VERSIONS)
+def blender_prompts(request, prompt_addons, tmp_path_factory):
+    """blender_driver.py's prompt scenario on pair.png (and a 2-frame sequence of it), the worker
+    (the core the installer set up) on a model home holding only the tiny model."""
+    from alphalift.models import ModelStore
+
+    from ..conftest import build_tiny_model
+
+    sys.path.insert(0, str(PROJECT / "plugins" / "client"))
+    from alphalift_client import find_core_python
+
+    python = bpy_python(request.param)
+    root = tmp_path_factory.mktemp(f"blender-prompts-{request.param}")
+    home, work = root / "home", root / "work"
+    (home / "models").mkdir(parents=True)
+    ModelStore(home / "models").import_file(build_tiny_model(root / "tiny.onnx"), "tiny", family="isnet")
+    (work / "seq").mkdir(parents=True)
+    for path in (work / "pair.png", work / "seq" / "frame_0001.png", work / "seq" / "frame_0002.png"):
+        Image.fromarray(two_discs()).save(path)
+    width, height = PAIR_SIZE
+    point = [0.5 + (LEFT_DISC[0] - width / 2) / width, 0.5 - (LEFT_DISC[1] - height / 2) / width]
+    (work / "boxes.json").write_text(json.dumps({"size": PAIR_SIZE, "left": around(LEFT_DISC),
+                                                 "right": around(RIGHT_DISC), "left_point": point}))
+    pair_bytes = (work / "pair.png").read_bytes()
+    ran = subprocess.run([str(python), str(PROJECT / "tests" / "hosts" / "blender_driver.py"),
+                          str(prompt_addons), str(work), "prompts"], capture_output=True, text=True,
+                         timeout=900, env={**os.environ, "ALPHALIFT_BACKEND": "onnxruntime",
+                                           "ALPHALIFT_PYTHON": find_core_python(),
+                                           "ALPHALIFT_HOME": str(home), "XDG_CACHE_HOME": str(root / "cache")})
+    report_path = work / "report.json"
+    assert report_path.exists(), ran.stdout[-3000:] + ran.stderr[-3000:]
+    report = json.loads(report_path.read_text())
+    assert "exception" not in report, report["exception"] + ran.stdout[-2000:]
+    assert (work / "pair.png").read_bytes() == pair_bytes, "the source file is never written"
+    return work, report
+
+
+def matte_means(path: Path) -> tuple[float, float]:
+    return disc_means(np.asarray(Image.open(path).convert("L"), np.int16))
+
+
+def test_without_a_prompt_both_discs_are_the_subject(blender_prompts):
+    work, report = blender_prompts
+    assert report["automatic"] == ["FINISHED"]
+    left, right = matte_means(work / "automatic_matte_0001.png")
+    assert left > 0.8 and right > 0.8
+
+
+def test_the_nodes_box_makes_the_right_disc_the_subject_and_a_changed_box_recomputes(blender_prompts):
+    """Box Mask's relative box, y up, becomes the pixel box as seen; the render's alpha follows;
+    an unchanged box is the cached matte, a widened one is computed again."""
+    work, report = blender_prompts
+    assert report["boxed"] == ["FINISHED"] and report["boxed_changed"] == ["matte_0001.png"]
+    left, right = matte_means(work / "boxed_matte_0001.png")
+    assert left < 0.05 and right > 0.8
+    left, right = disc_means(rendered_alpha(work / "boxed_render.png"))
+    assert left < 0.05 and right > 0.8
+    assert report["boxed_again"] == ["FINISHED"] and report["boxed_again_changed"] == []
+    assert report["box_widened_changed"] == ["matte_0001.png"]
+    left, right = matte_means(work / "box_widened_matte_0001.png")
+    assert left < 0.05 and right > 0.8
+
+
+def test_an_exclude_point_from_a_mask_takes_the_left_disc_away(blender_prompts):
+    work, report = blender_prompts
+    assert report["excluded"] == ["FINISHED"] and report["excluded_changed"] == ["matte_0001.png"]
+    left, right = matte_means(work / "excluded_matte_0001.png")
+    assert left < 0.05 and right > 0.8
+
+
+def test_a_keyframed_box_follows_its_subject_through_a_sequence(blender_prompts):
+    """The box keyframed on the left disc at frame 1 and the right one at frame 2: each frame's
+    matte is its own box's subject; the scene is back on the frame it was on."""
+    work, report = blender_prompts
+    assert report["keyframed"] == ["FINISHED"]
+    assert report["keyframed_changed"] == ["matte_0001.png", "matte_0002.png"]
+    first, second = (matte_means(work / f"keyframed_matte_000{n}.png") for n in (1, 2))
+    assert first[0] > 0.8 and first[1] < 0.05
+    assert second[0] < 0.05 and second[1] > 0.8
+    assert report["frame_after_keyframed"] == 2
+
+
+def test_image_editor_remove_background_takes_the_masks_points(blender_prompts):
+    """Blender's pixels go bottom-up; the point, as seen, still lands on the left disc."""
+    work, report = blender_prompts
+    assert report["image_editor"] == ["FINISHED"] and report["image_editor_source_untouched"]
+    cutout = np.asarray(Image.open(work / "image_editor_cutout.png").convert("RGBA"))
+    left, right = disc_means(cutout[..., 3].astype(np.int16))
+    assert left < 0.05 and right > 0.8
+    assert "lies off the image" in report["image_editor_box_off_image"]
+
+
+def test_disabling_the_add_on_takes_the_nodes_box_properties_away(blender_prompts):
+    _, report = blender_prompts
+    assert report["box_properties_left"] == []

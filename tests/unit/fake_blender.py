@@ -48,15 +48,7 @@ def calls(folder: Path) -> list[list[str]]:
     return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
 
 
-# Stand-ins for the bpy data prompt_place.py reads (duck-typed: only the attributes it uses).
-
-class FakeBox:
-    """The box properties of an AlphaLift node (or the Image Editor operator), as Box Mask's."""
-
-    def __init__(self, x: float = 0.5, y: float = 0.5, width: float = 0.5, height: float = 0.3,
-                 use_box: bool = True) -> None:
-        self.use_box, self.box_x, self.box_y, self.box_width, self.box_height = use_box, x, y, width, height
-
+# A stand-in for the Mask datablock prompt_place.py reads (only the attributes it uses).
 
 class _Named:
     def __init__(self, **fields) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from .fake_blender import FakeBox, calls, fake_blender, fake_mask
+from .fake_blender import calls, fake_blender, fake_mask
 
 ADDON = Path(__file__).resolve().parents[2] / "plugins" / "blender" / "alphalift_blender"
 INSTALLERS = Path(__file__).resolve().parents[2] / "installers"
@@ -309,8 +309,10 @@ def test_a_mask_without_prompt_layers_or_with_a_point_off_the_image_is_refused()
 
 def test_the_prompt_sent_to_the_worker():
     mask = fake_mask("Clicks", {"exclude": [(0.75, 0.5)]})
-    assert prompt_place.prompt_of(FakeBox(use_box=False), None, 200, 100) is None
-    assert prompt_place.prompt_of(FakeBox(0.25, 0.75, 0.2, 0.2), None, 200, 100) == {
+    assert prompt_place.prompt_of(None, None, 200, 100) is None
+    assert prompt_place.prompt_of((0.25, 0.75, 0.2, 0.2), None, 200, 100) == {
         "box": [30.0, 5.0, 70.0, 45.0], "include": [], "exclude": []}
-    assert prompt_place.prompt_of(FakeBox(use_box=False), mask, 200, 100) == {
+    assert prompt_place.prompt_of(None, mask, 200, 100) == {
         "box": None, "include": [], "exclude": [[150.0, 50.0]]}
+    assert prompt_place.prompt_of((0.25, 0.75, 0.2, 0.2), mask, 200, 100) == {
+        "box": [30.0, 5.0, 70.0, 45.0], "include": [], "exclude": [[150.0, 50.0]]}

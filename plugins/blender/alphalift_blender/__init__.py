@@ -25,6 +25,8 @@ def register() -> None:
     for cls in CLASSES:
         bpy.utils.register_class(cls)
     bpy.types.CompositorNodeGroup.alphalift = bpy.props.PointerProperty(type=properties.AlphaLiftNodeSettings)
+    for name, prop in properties.NODE_BOX.items():  # keyframable: on the node itself
+        setattr(bpy.types.CompositorNodeGroup, name, prop)
     bpy.types.NODE_MT_add.append(ui.draw_add_menu)
     bpy.types.IMAGE_MT_image.append(ui.draw_image_menu)
 
@@ -33,6 +35,8 @@ def unregister() -> None:
     matte_job.close_client()
     bpy.types.IMAGE_MT_image.remove(ui.draw_image_menu)
     bpy.types.NODE_MT_add.remove(ui.draw_add_menu)
+    for name in properties.NODE_BOX:
+        delattr(bpy.types.CompositorNodeGroup, name)
     del bpy.types.CompositorNodeGroup.alphalift
     for cls in reversed(CLASSES):
         bpy.utils.unregister_class(cls)

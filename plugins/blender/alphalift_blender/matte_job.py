@@ -15,6 +15,7 @@ from typing import Callable, Iterator, List, Optional, Tuple
 import bpy
 
 from . import cache_place, core_runtime, prompt_place
+from .properties import box_of
 from .alphalift_client import AlphaLiftClient, AlphaLiftClientError
 from .frames import FrameJob, MatteCache, Step, file_number, frame_jobs, sequence_steps, with_prompt
 from .node_group import fresh_compositor, is_alphalift_node
@@ -107,38 +108,38 @@ def plan(scene, node) -> Tuple[List[FrameJob], dict]:
         if not os.path.isfile(path):
             raise Problem(f"The movie {path} is missing.")
         jobs = [job for job in jobs if job.number <= image_node.frame_duration]
-        jobs = add_prompts(scene, image_node, settings, jobs)
+        jobs = add_prompts(scene, image_node, node, jobs)
         read_movie_frames(image_node, jobs, options)
         return jobs, options
     present = [job for job in jobs if os.path.isfile(job.source)]
     if not present:
         raise Problem(f"No source file found for these frames (first looked for {jobs[0].source}).")
-    return add_prompts(scene, image_node, settings, present), options
+    return add_prompts(scene, image_node, node, present), options
 
 
-def add_prompts(scene, image_node, settings, jobs: List[FrameJob]) -> List[FrameJob]:
+def add_prompts(scene, image_node, node, jobs: List[FrameJob]) -> List[FrameJob]:
     """``jobs`` with the node's box and points in pixels, read at each job's frame (the scene is
     set to that frame, so keyframed values are evaluated, then put back); a still takes the
     current frame's."""
-    if not jobs or (not settings.use_box and settings.mask is None):
+    if not jobs or (not node.alphalift_use_box and node.alphalift.mask is None):
         return jobs
     width, height = source_size(image_node.image, jobs[0])
     if image_node.image.source == "FILE":
-        return [with_prompt(job, node_prompt(settings, width, height)) for job in jobs]
+        return [with_prompt(job, node_prompt(node, width, height)) for job in jobs]
     current = (scene.frame_current, scene.frame_subframe)
     prompted = []
     try:
         for job in jobs:
             scene.frame_set(job.number + image_node.frame_start - 1 - image_node.frame_offset)
-            prompted.append(with_prompt(job, node_prompt(settings, width, height, scene.frame_current)))
+            prompted.append(with_prompt(job, node_prompt(node, width, height, scene.frame_current)))
     finally:
         scene.frame_set(current[0], subframe=current[1])
     return prompted
 
 
-def node_prompt(settings, width: int, height: int, frame: Optional[int] = None) -> Optional[dict]:
+def node_prompt(node, width: int, height: int, frame: Optional[int] = None) -> Optional[dict]:
     try:
-        return prompt_place.prompt_of(settings, settings.mask, width, height)
+        return prompt_place.prompt_of(box_of(node, "alphalift_"), node.alphalift.mask, width, height)
     except ValueError as exc:
         raise Problem(str(exc) if frame is None else f"Frame {frame}: {exc}") from None
 

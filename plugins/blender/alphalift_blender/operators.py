@@ -9,8 +9,8 @@ from .alphalift_client import AlphaLiftClientError
 from .core_runtime import explain
 from .matte_job import Problem, client, compute, plan, wire_outputs
 from .node_group import GROUP_NAME, ensure_group, is_alphalift_node, scene_compositor
-from .prompt_place import prompt_of
-from .properties import BOX
+from .prompt_place import ROLES, prompt_of
+from .properties import BOX, box_of
 
 
 def compositor_tree(context):
@@ -155,7 +155,7 @@ class ALPHALIFT_OT_image_remove_background(bpy.types.Operator):
                                  "none to use the editor's.")
             return mask
         mask = getattr(space, "mask", None)
-        if mask is not None and any(layer.name.strip().lower() in ("include", "exclude") for layer in mask.layers):
+        if mask is not None and any(layer.name.strip().lower() in ROLES for layer in mask.layers):
             return mask
         return None
 
@@ -176,7 +176,7 @@ class ALPHALIFT_OT_image_remove_background(bpy.types.Operator):
             self.report({"ERROR"}, f"\u201c{image.name}\u201d has no pixels to cut out.")
             return {"CANCELLED"}
         try:  # as seen (top-left origin), though the pixels go bottom-up: the worker maps it
-            prompt = prompt_of(self, self.prompt_mask(space), width, height)
+            prompt = prompt_of(box_of(self), self.prompt_mask(space), width, height)
         except ValueError as exc:
             self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}

@@ -8,12 +8,12 @@ Blender's mask space: fractions of the image's longer side about its centre, Y u
 Editor's Mask mode, drawn over the image, places them where they are seen). The worker takes
 both in pixels of the image as seen: origin top-left, y down.
 
-Pure Python (no bpy; the node settings and the Mask are read by attribute), so it is unit-tested
+Pure Python (no bpy; the Mask is read by attribute), so it is unit-tested
 in ordinary pytest. A problem is a ValueError whose words are for the user.
 """
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 Box = Tuple[float, float, float, float]
 Point = Tuple[float, float]
@@ -68,11 +68,11 @@ def mask_points(mask: Any, image_width: int, image_height: int) -> Tuple[List[Po
     return found["include"], found["exclude"]
 
 
-def prompt_of(box: Any, mask: Optional[Any], image_width: int, image_height: int) -> Optional[Dict]:
-    """The worker's prompt from ``box`` (use_box, box_x, box_y, box_width, box_height: the node's
-    settings or the Image Editor operator) and ``mask``; None when neither says anything."""
-    pixels = (box_pixels(box.box_x, box.box_y, box.box_width, box.box_height, image_width, image_height)
-              if box.use_box else None)
+def prompt_of(box: Optional[Sequence[float]], mask: Optional[Any], image_width: int,
+              image_height: int) -> Optional[Dict]:
+    """The worker's prompt from ``box`` (Box Mask's x, y, width, height, or None) and ``mask``
+    (or None); None when neither says anything."""
+    pixels = box_pixels(*box, image_width, image_height) if box is not None else None
     include, exclude = mask_points(mask, image_width, image_height) if mask is not None else ([], [])
     if pixels is None and not include and not exclude:
         return None

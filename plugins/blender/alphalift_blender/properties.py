@@ -1,4 +1,11 @@
-"""Per-node options, shown on the node's sidebar panel and kept in the .blend."""
+"""Per-node options, shown on the node's sidebar panel and kept in the .blend.
+
+The box lives on the node itself (alphalift_use_box, alphalift_box_x, ...), not in the settings
+group: Blender keyframes only properties it can find a path to from the node tree, and a property
+group's own properties on a node have none ("does not support path creation", 4.2 and 5.0).
+"""
+from typing import Optional, Tuple
+
 import bpy
 
 
@@ -25,14 +32,18 @@ def box_properties() -> dict:
 
 
 BOX = box_properties()
+NODE_BOX = {f"alphalift_{name}": prop for name, prop in BOX.items()}  # on CompositorNodeGroup
+
+
+def box_of(owner, prefix: str = "") -> Optional[Tuple[float, float, float, float]]:
+    """Box Mask's x, y, width, height of ``owner`` (a node: prefix "alphalift_"; the Image
+    Editor's operator: none), or None when its Use Box is off."""
+    if not getattr(owner, prefix + "use_box"):
+        return None
+    return tuple(getattr(owner, f"{prefix}box_{name}") for name in ("x", "y", "width", "height"))
 
 
 class AlphaLiftNodeSettings(bpy.types.PropertyGroup):
-    use_box: BOX["use_box"]
-    box_x: BOX["box_x"]
-    box_y: BOX["box_y"]
-    box_width: BOX["box_width"]
-    box_height: BOX["box_height"]
     mask: bpy.props.PointerProperty(
         type=bpy.types.Mask, name="Points",
         description="A Mask whose layers named include and exclude hold points on the subject and off "

@@ -32,15 +32,15 @@ class ALPHALIFT_PT_node(bpy.types.Panel):
         layout.prop(settings, "refine")
         layout.prop(settings, "decontaminate")
         layout.prop(settings, "temporal")
-        layout.prop(settings, "use_box")
+        layout.prop(node, "alphalift_use_box")
         box = layout.column(align=True)
-        box.active = settings.use_box
+        box.active = node.alphalift_use_box
         row = box.row(align=True)
-        row.prop(settings, "box_x")
-        row.prop(settings, "box_y")
+        row.prop(node, "alphalift_box_x")
+        row.prop(node, "alphalift_box_y")
         row = box.row(align=True)
-        row.prop(settings, "box_width")
-        row.prop(settings, "box_height")
+        row.prop(node, "alphalift_box_width")
+        row.prop(node, "alphalift_box_height")
         layout.prop(settings, "mask")
         if settings.mask is not None:
             layout.label(text="Points: its layers named include and exclude")
