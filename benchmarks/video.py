@@ -10,7 +10,10 @@
 
 Prints, per clip and in total, for each mode: mean per-frame SAD (/1000) and MSE (x1000), dtSSD
 (Erofeev et al. 2015, as make_sequences.py defines it) and seconds per frame; with --cuts also SAD
-and MSE over the three frames right after each cut. The model's pass is the same computation in
+and MSE over the three frames right after each cut. dtSSD is split along the motion (the
+benchmark's own DIS flow W, e = alpha - truth) into *flicker*, |e_t - W e_t-1|, what a temporal
+method can remove, and *carried*, |W e_t-1 - e_t-1|, the frame's own error moving with the
+subject, which only a more accurate matte removes (a matte that never flickers still scores it). The model's pass is the same computation in
 both modes, so it runs once per frame (timed, and counted in both modes' seconds per frame); the
 two modes then run frame by frame interleaved, so a busy machine slows both alike. ``--cache DIR``
 keeps the model passes on disk between runs (the timing of a cached pass is the one recorded).
@@ -83,6 +86,11 @@ class Scores:
     sad: list[float] = field(default_factory=list)
     mse: list[float] = field(default_factory=list)
     dtssd: list[float] = field(default_factory=list)
+    # dtSSD split by the motion (DIS flow W): e = alpha - truth; e_t - e_t-1 = (e_t - W e_t-1), the
+    # flicker a temporal method can remove, + (W e_t-1 - e_t-1), the frame's error carried along
+    # with the subject, which only a more accurate matte removes
+    flicker: list[float] = field(default_factory=list)
+    carried: list[float] = field(default_factory=list)
     seconds: list[float] = field(default_factory=list)
     after_model: list[float] = field(default_factory=list)  # the same, less the model's pass
     after_cut_sad: list[float] = field(default_factory=list)
@@ -116,16 +124,19 @@ def run_clip(clip: Clip, remover, model: CachedModel, spec, refine: bool) -> dic
     from alphalift.imageio import load_image
     from alphalift.segment import segment
     from alphalift.video import SequenceRemover
+    from alphalift.video.motion import MotionEstimator
 
     runners = {mode: SequenceRemover(remover, refine=refine, foreground=True,
                                      temporal=mode == "sequence") for mode in MODES}
     scores = {mode: Scores() for mode in MODES}
     previous: dict[str, np.ndarray] = {}
     previous_truth = None
+    flow = MotionEstimator()  # the benchmark's own, for the dtSSD split
     for index, (frame, truth_path) in enumerate(zip(clip.frames, clip.truths)):
         image = load_image(frame)
         truth = truth_of(truth_path)
         segment(image.rgb, spec, model)  # the shared model pass, timed once
+        motion = flow.step(image.rgb)
         model_seconds = model.last_seconds
         for mode in MODES:
             start = time.perf_counter()
@@ -137,6 +148,10 @@ def run_clip(clip: Clip, remover, model: CachedModel, spec, refine: bool) -> dic
             if previous_truth is not None:
                 change = (alpha - previous[mode]) - (truth - previous_truth)
                 scores[mode].dtssd.append(float(np.sqrt((change ** 2).sum())))
+                if motion is not None:
+                    error, carried = alpha - truth, motion.warp(previous[mode] - previous_truth)
+                    scores[mode].flicker.append(float(np.sqrt(((error - carried) ** 2).sum())))
+                    scores[mode].carried.append(float(np.sqrt(((carried - previous[mode] + previous_truth) ** 2).sum())))
             if any(0 <= index - cut < 3 for cut in clip.cuts):
                 scores[mode].after_cut_sad.append(scores[mode].sad[-1])
                 scores[mode].after_cut_mse.append(scores[mode].mse[-1])
@@ -151,11 +166,11 @@ def mean(values: list[float]) -> float:
 
 
 def report(name: str, scores: dict[str, Scores], cuts: bool) -> None:
-    columns = "SAD  MSEx1e3  dtSSD  s/frame  s/frame-after-model" + ("  SAD@cut  MSE@cut" if cuts else "")
+    columns = "SAD  MSEx1e3  dtSSD  flicker  carried  s/frame  s/frame-after-model" + ("  SAD@cut  MSE@cut" if cuts else "")
     print(f"{name}\n  {'mode':<10} {columns}")
     for mode in MODES:
         s = scores[mode]
-        line = f"  {mode:<10} {mean(s.sad):5.2f} {mean(s.mse):8.3f} {mean(s.dtssd):6.2f} {mean(s.seconds):8.2f} {mean(s.after_model):20.2f}"
+        line = f"  {mode:<10} {mean(s.sad):5.2f} {mean(s.mse):8.3f} {mean(s.dtssd):6.2f} {mean(s.flicker):8.2f} {mean(s.carried):8.2f} {mean(s.seconds):8.2f} {mean(s.after_model):20.2f}"
         if cuts:
             line += f" {mean(s.after_cut_sad):8.2f} {mean(s.after_cut_mse):8.3f}"
         print(line)
@@ -188,10 +203,14 @@ def quality(args: argparse.Namespace) -> int:
     report("ALL", total, args.cuts)
     per, seq = total["per-frame"], total["sequence"]
     print(f"sequence / per-frame: SAD {mean(seq.sad) / mean(per.sad):.3f}x, MSE "
-          f"{mean(seq.mse) / mean(per.mse):.3f}x, dtSSD {mean(seq.dtssd) / mean(per.dtssd):.3f}x, "
+          f"{mean(seq.mse) / mean(per.mse):.3f}x, dtSSD {mean(seq.dtssd) / mean(per.dtssd):.3f}x "
+          f"(flicker {mean(seq.flicker) / mean(per.flicker):.3f}x, carried "
+          f"{mean(seq.carried) / mean(per.carried):.3f}x), "
           f"time {mean(seq.seconds) / mean(per.seconds):.3f}x, after the model "
           f"{mean(seq.after_model) / mean(per.after_model):.3f}x (model pass "
           f"{float(np.nanmedian(list(model.seconds.values()))):.2f} s median)")
+    print(f"per-frame's carried / dtSSD: {mean(per.carried) / mean(per.dtssd):.3f} (about the dtSSD "
+          f"ratio a matte with per-frame's errors would reach if it never flickered)")
     return 0
 
 

@@ -91,6 +91,22 @@ def test_fast_motion_is_not_dragged_behind():
     assert sad(result, truths) <= 1.02 * sad(estimates, truths)
 
 
+def test_backdrop_the_subject_just_uncovered_is_not_trusted_to_the_past():
+    """Behind a disc moving 8 px a frame the previous frame held the disc, not this backdrop: the
+    flow there fails its round trip (forward, then back), so the past matte carries no weight,
+    while the backdrop the disc never touched stays trusted."""
+    from alphalift.video.motion import MotionEstimator
+
+    images, truths = shot(3, size=(192, 96), speed=8.0)
+    estimator = MotionEstimator()
+    estimator.step(images[1])
+    motion = estimator.step(images[2])
+    uncovered = (truths[1] > 0.9) & (truths[2] < 0.1)
+    untouched = (truths[1] == 0) & (truths[2] == 0)
+    assert motion.trust[uncovered].mean() < 0.3
+    assert motion.trust[untouched].mean() > 0.5
+
+
 def test_frames_are_read_in_natural_name_order(tmp_path):
     from PIL import Image
 

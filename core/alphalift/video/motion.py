@@ -1,11 +1,15 @@
 """Where each pixel of a frame was in the frame before, and how far that can be trusted.
 
 Dense optical flow (OpenCV's DIS) from the new frame back to the previous one, on one channel
-(the shot's principal colour axis: colour_axis) at most ``flow_side`` pixels wide (flow is smooth; a 4K frame costs what a 960 px one does). Trust per
-pixel is how well the warped previous frame explains the new one: the residual after warping, with
-the exposure drift between the frames taken out by one gain, measured against the frame's own noise
-level. Where most of the frame is unexplained the previous frame is no evidence at all (a cut, a
-flash, motion too fast for the flow), and the step says so by returning no motion.
+(the shot's principal colour axis: colour_axis) at most ``flow_side`` pixels wide (flow is smooth;
+a 4K frame costs what a 960 px one does). Trust per pixel is how well the warped previous frame
+explains the new one: the residual after warping, with the exposure drift between the frames taken
+out by one gain, measured against the frame's own noise level; times how well the flow survives a
+round trip (back to the previous frame, then forward again): a pixel the subject just uncovered,
+or one where a smooth backdrop lets the flow slide, can show a small colour residual yet fail the
+round trip, so fast motion stays sharp. Where most of the frame is unexplained the previous frame
+is no evidence at all (a cut, a flash, motion too fast for the flow), and the step says so by
+returning no motion.
 """
 from __future__ import annotations
 
@@ -28,6 +32,8 @@ class MotionSettings:
     residual_floor: float = 0.02  # ...but never below this (grey levels in [0, 1])
     cut_residual: float = 0.08  # a typical residual above this means the frames do not match
     cut_trusted: float = 0.35  # as does trust in less than this share of the frame
+    consistency: float = 0.5  # forward-backward flow disagreement (px at flow size) that halves
+    # trust; 0: no backward flow
 
 
 @dataclass
@@ -105,6 +111,8 @@ class MotionEstimator:
         previous, self._previous = self._previous, small
         flow = self._flow.calc(small, previous, None)
         trust_small, cut = self._trust(small, previous, flow)
+        if self.settings.consistency > 0 and not cut:
+            trust_small *= self._consistency(flow, self._flow.calc(previous, small, None))
         if cut:
             self.last_cut = True
             self._start(small_rgb)  # the new shot's own colours
@@ -135,6 +143,17 @@ class MotionEstimator:
         trust[outside] = 0.0
         cut = typical > self.settings.cut_residual or float(trust.mean()) < self.settings.cut_trusted
         return trust, cut
+
+    def _consistency(self, flow: np.ndarray, backward: np.ndarray) -> np.ndarray:
+        """Trust from the round trip: a pixel carried back by ``flow`` and forth again by
+        ``backward`` should land where it started; occluded or mismatched pixels do not."""
+        cv2 = cv2_module()
+        height, width = flow.shape[:2]
+        grid_x, grid_y = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
+        there = cv2.remap(backward, grid_x + flow[..., 0], grid_y + flow[..., 1], cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_REPLICATE)
+        error = np.hypot(flow[..., 0] + there[..., 0], flow[..., 1] + there[..., 1])
+        return np.exp(-np.log(2.0) * (error / self.settings.consistency) ** 2).astype(np.float32)
 
     @staticmethod
     def _full_size(flow: np.ndarray, trust: np.ndarray, size: tuple[int, int]) -> Motion:
