@@ -27,6 +27,29 @@ def run(name, image, drawables, **properties):
     return status.value_nick, message
 
 
+def shared_workers():
+    """The pid of each shared AlphaLift worker answering in this user's socket folder (as the
+    client finds it), asked over its socket with hello."""
+    import glob
+    import socket
+    import tempfile
+
+    runtime = os.environ.get("XDG_RUNTIME_DIR")
+    sockets = (os.path.join(runtime, "alphalift") if runtime
+               else os.path.join(tempfile.gettempdir(), f"alphalift.{os.geteuid()}"))
+    pids = []
+    for path in sorted(glob.glob(os.path.join(sockets, "worker-*.sock"))):
+        try:
+            with socket.socket(socket.AF_UNIX) as connection:
+                connection.settimeout(30)
+                connection.connect(path)
+                connection.sendall(b'{"op": "hello", "protocol": 1, "id": 1}\n')
+                pids.append(json.loads(connection.makefile().readline())["pid"])
+        except (OSError, ValueError, KeyError):
+            pass
+    return pids
+
+
 def load(name):
     return Gimp.file_load(Gimp.RunMode.NONINTERACTIVE, Gio.File.new_for_path(os.path.join(folder, name)))
 
@@ -40,6 +63,7 @@ try:
     layer = image.get_layers()[0]
     report["remove"] = run("plug-in-alphalift-remove-background", image, [layer], refine=True)
     report["has_mask"] = layer.get_mask() is not None
+    report["workers_after_first"] = shared_workers()
     # A second run without replace-mask must refuse and change nothing.
     undo_before = image.undo_is_enabled()
     report["again"] = run("plug-in-alphalift-remove-background", image, [layer])
@@ -96,6 +120,7 @@ try:
                            **{"new-name": "Washed green"})
     report["gimpfu_layer"] = [wlayer.get_name(), wlayer.get_opacity()]
     save(washed, "gimpfu.xcf")
+    report["workers_at_end"] = shared_workers()
 except Exception:  # recorded for the test; never a modal dialog
     import traceback
     report["exception"] = traceback.format_exc()
