@@ -244,11 +244,3 @@ def test_calls_in_one_gimp_session_share_one_worker(gimp_results):
     _, report, _ = gimp_results
     assert len(report["workers_after_first"]) == 1, report["workers_after_first"]
     assert report["workers_at_end"] == report["workers_after_first"]
-
-
-def test_calls_in_one_gimp_session_share_one_worker(gimp_results):
-    """Issue 12: GIMP starts the plug-in afresh for every call; the worker (and the model it has
-    loaded) outlives each call, so all of the session's calls reach one worker."""
-    _, report, _ = gimp_results
-    assert len(report["workers_after_first"]) == 1, report["workers_after_first"]
-    assert report["workers_at_end"] == report["workers_after_first"]
