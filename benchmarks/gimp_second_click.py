@@ -14,7 +14,7 @@ sessions, one
 after the other: the first warms the fresh installation (Python's first imports of it); before
 the second every shared worker in the chroot is stopped, so its first click starts the worker and
 loads the model, as every click did before the worker was shared; the third finds that worker
-still running. Prints seconds per click, as GIMP's PDB call returns (plug-in start, pixels both
+still running, holding both images' model outputs. Prints seconds per click, as GIMP's PDB call returns (plug-in start, pixels both
 ways, the cut-out with the default model and refine, the mask written).
 """
 from __future__ import annotations
@@ -134,7 +134,8 @@ def main() -> int:
         print(f"GIMP {chroot.run('gimp-console-3.0 --version').stdout.strip()}; {SIZE[0]}x{SIZE[1]}; "
               f"default model, refine on, ONNX Runtime; {os.cpu_count()} CPUs, load "
               f"{os.getloadavg()[0]:.1f} before")
-        sessions = (("after install", True), ("no worker running", True), ("worker left running", False))
+        sessions = (("after install", True), ("no worker running", True),
+                    ("worker left running, both images seen", False))
         for session, (label, stop) in enumerate(sessions, 1):
             if stop:
                 stop_shared_workers()
