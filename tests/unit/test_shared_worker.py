@@ -6,6 +6,7 @@ they start (`alphalift serve --socket`), in a runtime folder of the test's own.
 """
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -49,7 +50,6 @@ def workers(runtime: Path, tiny_home: Path):
         clients.append(client)
         return client
 
-    make.pids = pids  # type: ignore[attr-defined]
     yield make
     for client in clients:
         if client.worker_pid:
@@ -260,8 +260,6 @@ def test_a_socket_connection_speaks_the_protocol(workers, runtime):
         stream = raw.makefile("rw", encoding="utf-8")
         stream.write('{"op": "hello", "protocol": 1, "id": 1}\n{"op": "shutdown"}\n')
         stream.flush()
-        import json
-
         reply = json.loads(stream.readline())
         assert reply["ok"] and reply["pid"] == client.worker_pid
         assert stream.readline() == "", "shutdown closed the connection"
