@@ -14,7 +14,6 @@ benchmarks/prompts.py's simulated user would; without the set, scikit-image's ch
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import time
 from collections import defaultdict
