@@ -86,32 +86,21 @@ class Remover:
               model_size: tuple[int, int], foreground: bool,
               adjust: Callable[[np.ndarray], np.ndarray] | None) -> tuple[np.ndarray, np.ndarray]:
         """The matting stage on the ``part`` window; without an ``adjust`` hook, a run on the same
-        pixels as the last one solves again only where the probability changed."""
+        pixels as the last one solves again only where its trimap and band changed."""
         from .matting import refine_matte
-        from .matting.partial import Refined, refine_changes
+        from .matting.refine import refine_again
 
         left, top, right, bottom = part
         rgb, colour = source.rgb[top:bottom, left:right], source.colour[top:bottom, left:right]
         probability = probability[top:bottom, left:right]
-
-        def refine_window(window: Window) -> tuple[np.ndarray, np.ndarray]:
-            x0, y0, x1, y1 = window
-            return refine_matte(rgb[y0:y1, x0:x1], probability[y0:y1, x0:x1], model_size,
-                                foreground=foreground, colour=colour[y0:y1, x0:x1])
-
         if adjust is not None:
             return refine_matte(rgb, probability, model_size, foreground=foreground, colour=colour,
                                 adjust_alpha=adjust)
         memory_key = (key, part, foreground, model_size)
-        previous = self.refined.get(memory_key)
-        result = None
-        if previous is not None:
-            margin = max(16, round(0.03 * max(probability.shape)))
-            result = refine_changes(probability, previous, refine_window, margin)
-        if result is None:
-            result = refine_window((0, 0, right - left, bottom - top))
-        self.refined.put(memory_key, Refined(*(frozen(v) for v in (probability, *result))))
-        return result[0].copy(), result[1].copy()
+        run = refine_again(rgb, probability, model_size, self.refined.get(memory_key),
+                           foreground=foreground, colour=colour).kept()
+        self.refined.put(memory_key, run)
+        return run.alpha.copy(), run.colours.copy()
 
     def remove(self, image: SourceImage | Image.Image | np.ndarray | str | Path,
                model: str | None = None, refine: bool = True, foreground: bool = True,

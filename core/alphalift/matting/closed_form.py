@@ -98,13 +98,21 @@ def _band_system(steps: np.ndarray, values: np.ndarray, band: np.ndarray,
 def closed_form_alpha(image: np.ndarray, trimap: np.ndarray, prior: np.ndarray,
                       eps: float = 1e-5, prior_weight: float | np.ndarray = 0.02,
                       max_iterations: int = 400, tolerance: float = 1e-4,
-                      radius: int = 1) -> np.ndarray:
+                      radius: int = 1, region: np.ndarray | None = None,
+                      held: np.ndarray | None = None) -> np.ndarray:
     """Alpha (float32 HxW) with the trimap's known pixels fixed and the band solved.
 
+    With ``region`` (bool HxW) only the band inside it is solved: the band outside keeps the
+    alpha in ``held`` (an earlier solve of a system that differs only inside the region) and
+    enters the solve as known values, so a local change costs a local solve.
     Raises SolverFailed if the solver does not converge within ``max_iterations``.
     """
     alpha = (trimap == FOREGROUND).astype(np.float64)
     unknown = trimap == UNKNOWN
+    if region is not None:
+        kept = unknown & ~region
+        alpha[kept] = held[kept]
+        unknown = unknown & region
     if not unknown.any():
         return alpha.astype(np.float32)
     centres = _window_centres(unknown, radius)
