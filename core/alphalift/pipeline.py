@@ -22,6 +22,7 @@ from .errors import CancelledError
 from .imageio import SourceImage, check_size, from_pil, load_image
 from .models import ModelSpec, ModelStore
 from .prompts import Prompt
+from .prompts.box import believed, model_window
 from .prompts.cache import RecentCache, frozen, pixels_key
 from .prompts.points import point_probability
 from .prompts.window import Window, box_alpha, box_window, points_in_window
@@ -126,10 +127,14 @@ class Remover:
         whole = window == (0, 0, width, height)
         inside = None if prompt is None else box_alpha(prompt.box, width, height)
         key = pixels_key(source.rgb)
-        mask = self.probability(source.rgb, key, spec, backend, window)
+        mask = self.probability(source.rgb, key, spec, backend, (0, 0, width, height))
+        if prompt is not None and prompt.box is not None:
+            view = model_window(prompt.box, width, height)
+            zoomed = self.probability(source.rgb, key, spec, backend, view)
+            mask = believed(paste(zoomed, view, (height, width)), mask, window)
         if prompt is not None:
             left, top, right, bottom = window
-            mask = point_probability(source.rgb[top:bottom, left:right], mask,
+            mask = point_probability(source.rgb[top:bottom, left:right], mask[top:bottom, left:right],
                                      points_in_window(prompt, window))
             # The matting stage sees the object go on past the box's edge (the box cuts it after).
             mask = paste(mask, window, (height, width), extend=True)

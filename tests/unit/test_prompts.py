@@ -96,12 +96,13 @@ def test_points_reuse_the_model_output_of_the_same_pixels(remover: Remover, monk
     remover.remove(rgb, model="tiny", prompt=box)
     remover.remove(rgb, model="tiny", prompt=Prompt(box=box.box, exclude=((RIGHT[0], RIGHT[1]),)))
     remover.remove(rgb, model="tiny", prompt=Prompt(box=box.box, include=((LEFT[0], LEFT[1]),)))
-    assert len(calls) == 1
+    assert len(calls) == 2  # the whole photo and the box's view, once each
     remover.remove(rgb, model="tiny", prompt=Prompt(box=(3.0, 2.0, 150.0, 90.0)))  # a new box
     changed = rgb.copy()
     changed[50, 20] ^= 1
+    assert len(calls) == 3  # only the new box's view
     remover.remove(changed, model="tiny", prompt=box)  # other pixels
-    assert len(calls) == 3
+    assert len(calls) == 5
 
 
 @pytest.mark.parametrize("prompt, words", [
@@ -169,3 +170,19 @@ def test_a_point_after_a_run_matches_a_fresh_run_with_that_point(tiny_home) -> N
     assert mean_on(again.mask[:HEIGHT, :WIDTH], right) < 0.05
     assert np.abs(again.mask - fresh.mask).max() < 0.02
     assert np.abs(again.foreground.astype(int) - fresh.foreground).max() <= 3
+
+
+def test_a_box_believes_the_view_whose_subject_fills_it() -> None:
+    from alphalift.prompts.box import believed, model_window
+
+    whole = np.zeros((100, 200), np.float32)
+    whole[20:80, 20:180] = 1.0  # the whole photo's subject spans the box
+    zoomed = np.zeros((100, 200), np.float32)
+    zoomed[40:60, 90:110] = 1.0  # zoomed in, the model picked a detail
+    box = (10, 10, 190, 90)
+    assert believed(zoomed, whole, box) is whole
+    assert believed(whole, zoomed, box) is whole
+    same = whole.copy()
+    assert believed(same, whole, box) is same  # a tie: the zoomed view (more model pixels)
+    assert model_window((0, 40, 200, 60), 200, 100) == (0, 17, 200, 84)  # a 10:1 strip widened to 1.5:1
+    assert model_window((0, 0, 200, 10), 200, 100) == (0, 0, 200, 72)  # within the photo
