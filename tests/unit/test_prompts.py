@@ -184,5 +184,5 @@ def test_a_box_believes_the_view_whose_subject_fills_it() -> None:
     assert believed(whole, zoomed, box) is whole
     same = whole.copy()
     assert believed(same, whole, box) is same  # a tie: the zoomed view (more model pixels)
-    assert model_window((0, 40, 200, 60), 200, 100) == (0, 17, 200, 84)  # a 10:1 strip widened to 1.5:1
+    assert model_window((0, 45, 120, 55), 200, 100) == (0, 10, 120, 90)  # a 12:1 strip widened to 1.5:1
     assert model_window((0, 0, 200, 10), 200, 100) == (0, 0, 200, 72)  # within the photo
