@@ -71,7 +71,6 @@ def main() -> int:
     parser.add_argument("--truth", type=Path, help="its matte, to place the box and point as a user would")
     args = parser.parse_args()
 
-    import alphalift.matting
     import alphalift.pipeline as pipeline
     from alphalift.prompts import Prompt
 
@@ -88,13 +87,9 @@ def main() -> int:
     stages.wrap(pipeline, "segment", "network (segment)")
     stages.wrap(pipeline, "pixels_key", "cache key (pixel digest)")
     stages.wrap(pipeline, "point_probability", "point regions (random walker)")
-    stages.wrap(alphalift.matting, "refine_matte", "matting (refine_matte)")
-    try:
-        import alphalift.matting.partial as partial
+    import alphalift.matting.refine as refine
 
-        stages.wrap(partial, "refine_changes", "matting, changes only (refine_changes)")
-    except (ImportError, AttributeError):
-        pass
+    stages.wrap(refine, "refine_again", "matting (whole, or only where the probability changed)")
     stages.wrap(pipeline, "box_alpha", "box coverage")
     stages.wrap(pipeline, "paste", "paste")
     stages.wrap(pipeline, "as_source_image", "image in (as_source_image)")
