@@ -128,14 +128,16 @@ class Remover:
         inside = None if prompt is None else box_alpha(prompt.box, width, height)
         key = pixels_key(source.rgb)
         mask = self.probability(source.rgb, key, spec, backend, (0, 0, width, height))
+        views = [mask]
         if prompt is not None and prompt.box is not None:
             view = model_window(prompt.box, width, height)
-            zoomed = self.probability(source.rgb, key, spec, backend, view)
-            mask = believed(paste(zoomed, view, (height, width)), mask, window)
+            views.append(paste(self.probability(source.rgb, key, spec, backend, view), view, (height, width)))
+            mask = believed(views[1], views[0], window)
         if prompt is not None:
             left, top, right, bottom = window
             mask = point_probability(source.rgb[top:bottom, left:right], mask[top:bottom, left:right],
-                                     points_in_window(prompt, window))
+                                     points_in_window(prompt, window),
+                                     guides=[v[top:bottom, left:right] for v in views if v is not mask])
             # The matting stage sees the object go on past the box's edge (the box cuts it after).
             mask = paste(mask, window, (height, width), extend=True)
         if hooks is not None:

@@ -24,11 +24,16 @@ from . import Point
 
 @dataclass(frozen=True)
 class PointSettings:
+    """Tuned with benchmarks/prompts.py's simulated user on ecssd-dev's first 60 images (IoU after
+    box + 3 clicks: 0.924 with no blur, no guides and 1 % discs; 0.933 with these)."""
+
     work_side: int = 320  # long side of the working resolution
-    seed_radius: float = 0.01  # disc radius of a point, as a fraction of the long side
-    prior_weight: float = 0.05  # how strongly the model's probability holds far from any point
+    seed_radius: float = 0.03  # disc radius of a point, as a fraction of the long side
+    prior_weight: float = 0.01  # how strongly the model's probability holds far from any point
     reach: float = 0.3  # geodesic colour distance within which a point silences the model
     domain: float = 3.0  # the walk is solved within this many reaches of a point; beyond, the model holds
+    guide_weight: float = 0.5  # weight of the model's probabilities beside the colours
+    smoothing: float = 3.0  # Gaussian blur (working pixels) of the colours the walker compares
     contrast: float = 4.0  # stretch of the walker's values about 0.5
     step_cost: float = 0.004  # geodesic cost of one pixel step, so flat regions still end somewhere
 
@@ -72,10 +77,13 @@ def _kept(mask: np.ndarray, seeds: np.ndarray) -> np.ndarray:
 
 def point_probability(rgb: np.ndarray, probability: np.ndarray,
                       points: Sequence[tuple[Point, bool]],
-                      settings: PointSettings = PointSettings()) -> np.ndarray:
+                      settings: PointSettings = PointSettings(),
+                      guides: Sequence[np.ndarray] = ()) -> np.ndarray:
     """The model's HxW probability with each point's region added (include) or removed (exclude).
 
-    ``points``: ((x, y), is_include) in pixel coordinates of ``rgb``."""
+    ``points``: ((x, y), is_include) in pixel coordinates of ``rgb``. ``guides``: other HxW
+    opinions of the model (another view of the photo) the walker compares beside the colours, so
+    a part one view saw as a whole moves as a whole."""
     if not points:
         return probability
     height, width = probability.shape
@@ -87,8 +95,14 @@ def point_probability(rgb: np.ndarray, probability: np.ndarray,
     shape = prior.shape
     include, exclude = _seeds(shape, points, scale_xy, max(1.5, settings.seed_radius * max(size)))
 
+    if settings.smoothing > 0:  # texture (lichen, foliage, fur) is one region, not a maze of edges
+        colours = ndimage.gaussian_filter(colours, (settings.smoothing, settings.smoothing, 0))
+    maps = [probability, *guides] if settings.guide_weight > 0 else []
+    if maps:
+        opinions = [np.clip(_resize(m, size), 0, 1) if scale < 1.0 else m for m in maps]
+        colours = np.dstack([colours, *(settings.guide_weight * o for o in opinions)])
     first, second = _neighbour_pairs(*shape)
-    flat = colours.reshape(-1, 3)
+    flat = colours.reshape(-1, colours.shape[2])
     squared = np.sum((flat[first] - flat[second]) ** 2, axis=1)
     beta = 1.0 / (2.0 * max(float(squared.mean()), 1e-6))
     weights = np.exp(-beta * squared)
