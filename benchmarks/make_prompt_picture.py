@@ -14,8 +14,8 @@ import sys
 
 from PIL import Image, ImageDraw
 
-BOX = (10, 8, 370, 512)
-EXCLUDE = (330, 440)
+BOX = (10, 8, 330, 512)
+EXCLUDE = (310, 450)
 BACKDROP = (40, 170, 90)
 
 
