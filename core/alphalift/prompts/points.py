@@ -36,7 +36,6 @@ class PointSettings:
     domain: float = 3.0  # the walk is solved within this many reaches of a point; beyond, the model holds
     guide_weight: float = 0.5  # weight of the model's probabilities beside the colours
     smoothing: float = 3.0  # Gaussian blur (working pixels) of the colours the walker compares
-    contrast: float = 4.0  # stretch of the walker's values about 0.5
     step_cost: float = 0.004  # geodesic cost of one pixel step, so flat regions still end somewhere
 
 
@@ -133,16 +132,15 @@ def point_probability(rgb: np.ndarray, probability: np.ndarray,
     if free.size:
         solved[free] = spsolve(system[free][:, free].tocsc(), rhs[free])
     walk = np.clip(solved.reshape(shape), 0.0, 1.0)
-    # A walker's value mixes the point's pull with leaks through weak edges; what matters is the
-    # side of 0.5 it falls on, so stretch it (the matting stage makes the edges soft again).
-    walk = np.clip((walk - 0.5) * settings.contrast + 0.5, 0.0, 1.0)
-
+    # A small seed's pull fades with distance even through a uniform region (the walker's harmonic
+    # values fall off from a point), so a pixel belongs to a point's region when the walk moved it
+    # at least halfway from the model's value towards the point's label, not when it crossed 0.5.
     subject = prior > 0.5
-    added = _kept(walk > 0.5, include) & ~subject
-    removed = _kept(walk <= 0.5, exclude) & subject
+    added = _kept(walk - prior > 0.5 * (1.0 - prior), include) & ~subject
+    removed = _kept(prior - walk > 0.5 * prior, exclude) & subject
     edited = prior.copy()
-    edited[added] = np.maximum(prior[added], walk[added])
-    edited[removed] = np.minimum(prior[removed], walk[removed])
+    edited[added] = 1.0
+    edited[removed] = 0.0
     change = (edited - prior).astype(np.float32)
     if not change.any():
         return probability
