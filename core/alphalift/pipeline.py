@@ -3,8 +3,9 @@
 load/normalise -> segment (model) -> refine (matting: alpha + foreground colours) -> user's alpha.
 A Remover keeps one inference session per model, so hosts and batches pay the load once, and the
 model's last few outputs, so a prompt that only moves points does not run the network again.
-With a prompt (prompts/): the model sees the box's window only, the points edit its probability,
-the matting stage refines that window, and nothing outside the box is subject.
+With a prompt (prompts/): the model sees the box's view as well as the whole photo and the answer
+whose subject spans the box is believed, the points edit that probability, the matting stage
+refines the box with a margin, and nothing outside the box is subject.
 """
 from __future__ import annotations
 

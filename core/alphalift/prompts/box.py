@@ -10,12 +10,10 @@ Lempitsky et al., 2009, used as a choice between two candidates).
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from . import Box
-from .window import Window
+from .window import Window, box_window
 
 MAX_ASPECT = 1.5  # the longest side the model's view may have, in multiples of the shortest
 
@@ -31,9 +29,7 @@ def model_window(box: Box, width: int, height: int, max_aspect: float = MAX_ASPE
     elif down > max_aspect * across:
         grow = (down / max_aspect - across) / 2
         x0, x1 = x0 - grow, x1 + grow
-    left, top = max(0, math.floor(x0)), max(0, math.floor(y0))
-    right, bottom = min(width, math.ceil(x1)), min(height, math.ceil(y1))
-    return left, top, max(right, left + 1), max(bottom, top + 1)
+    return box_window((x0, y0, x1, y1), width, height)
 
 
 def box_filling(probability: np.ndarray, window: Window) -> float:
