@@ -51,10 +51,11 @@ class Remover:
     """Holds the model store and one backend per model; thread-safe for sequential callers."""
 
     def __init__(self, store: ModelStore | None = None, backend: str = "auto",
-                 threads: int | None = None, download: bool = True) -> None:
+                 threads: int | None = None, download: bool = True, streams: int = 1) -> None:
         self.store = store or ModelStore()
         self.backend_choice = backend
         self.threads = thread_count(threads)
+        self.streams = streams  # model passes wanted at once (batch lanes); see create_backend
         self.download = download
         self._backends: dict[str, Backend] = {}
         self._lock = threading.Lock()
@@ -68,7 +69,7 @@ class Remover:
                 name = preferred_backend_name(spec, self.backend_choice)
                 backend = create_backend(
                     name, lambda device: self.store.runtime_path(spec, device, self.download),
-                    self.threads, self.store.compiled_cache)
+                    self.threads, self.store.compiled_cache, self.streams)
                 self._backends[spec.name] = backend
             return backend
 

@@ -1,10 +1,11 @@
 """`--engine local`: one process, one model, several images in flight.
 
-Each lane (a thread) takes the next image, decodes it, cuts it out and encodes its output; the
-model's passes take turns (each uses every core), so while one lane's image is in the network
-another's is being decoded, matted or written. On a 2-core machine that keeps both cores busy
-where `alphalift remove DIR` leaves them waiting on decoding, matting and PNG writing. A Ray
-actor runs its share of the job through the same lanes.
+Each lane (a thread) takes the next image, decodes it, cuts it out and encodes its output. The
+model runs one pass per lane at once where the backend can (OpenVINO's throughput streams, the
+cores split between them), else the passes take turns; either way, while one lane's image is in
+the network another's is being decoded, matted or written. `alphalift remove DIR` leaves cores
+waiting: its network pass's threads wait on each other, and the matting stage and PNG writing
+use one core. A Ray actor runs its share of the job through the same lanes.
 """
 from __future__ import annotations
 
@@ -22,11 +23,12 @@ DEFAULT_LANES = 2
 class LocalEngine:
     def run(self, jobs: list[Job], settings: Settings, options: EngineOptions,
             record: RecordFn) -> None:
+        lanes = max(1, min(options.workers or DEFAULT_LANES, len(jobs)))
         remover = SharedRemover(backend=settings.backend, threads=settings.threads,
-                                download=settings.download)
+                                download=settings.download, lanes=lanes)
         cutter = Cutter(settings, remover)
         cutter.load_model()  # a model that cannot load: one error before any image
-        for row in cut_in_lanes(cutter, jobs, options.workers or DEFAULT_LANES):
+        for row in cut_in_lanes(cutter, jobs, lanes):
             record(row)
 
 

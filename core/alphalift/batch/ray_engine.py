@@ -55,7 +55,7 @@ class CutoutActor:
         settings = Settings(**settings)
         self.cutter = Cutter(settings, SharedRemover(backend=settings.backend,
                                                      threads=settings.threads,
-                                                     download=settings.download))
+                                                     download=settings.download, lanes=LANES))
         import ray
 
         node = ray.get_runtime_context().get_node_id()[:12]

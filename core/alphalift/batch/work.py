@@ -38,15 +38,17 @@ class Job:
     output: str
 
 
-class _OnePassAtATime:
-    """A backend whose passes take turns: each pass uses every core, and an OpenVINO infer
-    request must not run twice at once; the other stages of other images go on meanwhile."""
+class _PassesInTurn:
+    """A backend called from several lanes: as many passes at once as it allows (OpenVINO's
+    streams), the others wait their turn; an ONNX Runtime pass, which uses every core alone,
+    runs one at a time. The other stages of other images go on meanwhile."""
 
-    def __init__(self, backend, lock: threading.Lock) -> None:
-        self._backend, self._lock = backend, lock
+    def __init__(self, backend) -> None:
+        self._backend = backend
+        self._turns = threading.BoundedSemaphore(max(1, getattr(backend, "parallel", 1)))
 
     def run(self, batch):
-        with self._lock:
+        with self._turns:
             return self._backend.run(batch)
 
     def __getattr__(self, name: str):
@@ -54,14 +56,16 @@ class _OnePassAtATime:
 
 
 class SharedRemover(Remover):
-    """A Remover that several threads may call at once (the local engine's lanes)."""
+    """A Remover that ``lanes`` threads may call at once (the local engine's lanes)."""
 
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self._pass_lock = threading.Lock()
+    def __init__(self, *args, lanes: int = 1, **kwargs) -> None:
+        super().__init__(*args, streams=lanes, **kwargs)
+        self._wrapped: dict[int, _PassesInTurn] = {}
 
     def backend_for(self, spec):
-        return _OnePassAtATime(super().backend_for(spec), self._pass_lock)
+        backend = super().backend_for(spec)
+        with self._lock:
+            return self._wrapped.setdefault(id(backend), _PassesInTurn(backend))
 
 
 class Cutter:

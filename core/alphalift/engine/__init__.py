@@ -20,6 +20,7 @@ BACKENDS = ("auto", "onnxruntime", "openvino")
 class Backend(Protocol):
     name: str
     device: str  # "cpu" or "gpu": decides which model file the store hands over
+    parallel: int  # how many threads may call run() at once
 
     def run(self, batch: np.ndarray) -> np.ndarray:
         """NCHW float32 in, the model's first output out."""
@@ -57,13 +58,15 @@ def preferred_backend_name(spec: ModelSpec, requested: str = "auto") -> str:
 
 
 def create_backend(name: str, model_path_for: Callable[[str], Path], threads: int | None,
-                   compiled_cache: Path | None = None) -> Backend:
-    """Build a backend; ``model_path_for(device)`` asks the store for the file to load, and
-    ``compiled_cache`` is where a backend that compiles the model may keep the result."""
+                   compiled_cache: Path | None = None, streams: int = 1) -> Backend:
+    """Build a backend; ``model_path_for(device)`` asks the store for the file to load,
+    ``compiled_cache`` is where a backend that compiles the model may keep the result, and
+    ``streams`` how many passes its callers would like to run at once (a wish: the backend's
+    ``parallel`` says what it allows)."""
     if name == "openvino":
         from .openvino import OpenVinoBackend
 
-        return OpenVinoBackend(model_path_for("cpu"), threads, compiled_cache)
+        return OpenVinoBackend(model_path_for("cpu"), threads, compiled_cache, streams)
     if name == "onnxruntime":
         from .onnxruntime import OnnxRuntimeBackend
 

@@ -62,6 +62,7 @@ def _session(path: Path, providers: list[str], threads: int | None):
 
 class OnnxRuntimeBackend:
     name = "onnxruntime"
+    parallel = 1  # one pass at a time: each already uses every core of the session's pool
 
     def __init__(self, session, device: str) -> None:
         self.session = session
