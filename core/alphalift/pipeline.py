@@ -51,16 +51,22 @@ class Remover:
     """Holds the model store and one backend per model; thread-safe for sequential callers."""
 
     def __init__(self, store: ModelStore | None = None, backend: str = "auto",
-                 threads: int | None = None, download: bool = True, streams: int = 1) -> None:
+                 threads: int | None = None, download: bool = True, streams: int = 1,
+                 remember: bool = True) -> None:
+        """``remember``: keep the last runs so a prompt's next point skips the network and most
+        of the matting (hosts, the worker); a batch, which never sees an image twice, says False
+        and skips digesting and copying every image."""
         self.store = store or ModelStore()
         self.backend_choice = backend
         self.threads = thread_count(threads)
         self.streams = streams  # model passes wanted at once (batch lanes); see create_backend
         self.download = download
+        self.remember = remember
         self._backends: dict[str, Backend] = {}
         self._lock = threading.Lock()
-        self.probabilities = RecentCache(entries=4)  # the model's last outputs (read-only)
-        self.refined = RecentCache(entries=2)  # the matting stage's last runs (matting/partial.py)
+        kept = 1 if remember else 0
+        self.probabilities = RecentCache(entries=4 * kept)  # the model's last outputs (read-only)
+        self.refined = RecentCache(entries=2 * kept)  # the matting stage's last runs (matting/partial.py)
 
     def backend_for(self, spec: ModelSpec) -> Backend:
         with self._lock:
@@ -81,8 +87,10 @@ class Remover:
         cache_key = (key, spec.name, window)
         mask = self.probabilities.get(cache_key)
         if mask is None:
-            mask = frozen(segment(rgb[top:bottom, left:right], spec, backend))
-            self.probabilities.put(cache_key, mask)
+            mask = segment(rgb[top:bottom, left:right], spec, backend)
+            if self.remember:
+                mask = frozen(mask)
+                self.probabilities.put(cache_key, mask)
         return mask
 
     def matte(self, source: SourceImage, key: tuple, probability: np.ndarray, part: Window,
@@ -101,7 +109,10 @@ class Remover:
                                 adjust_alpha=adjust)
         memory_key = (key, part, foreground, model_size)
         run = refine_again(rgb, probability, model_size, self.refined.get(memory_key),
-                           foreground=foreground, colour=colour).kept()
+                           foreground=foreground, colour=colour)
+        if not self.remember:
+            return run.alpha, run.colours
+        run = run.kept()
         self.refined.put(memory_key, run)
         return run.alpha.copy(), run.colours.copy()
 
@@ -128,7 +139,7 @@ class Remover:
         window = box_window(prompt.box if prompt else None, width, height)
         whole = window == (0, 0, width, height)
         inside = None if prompt is None else box_alpha(prompt.box, width, height)
-        key = pixels_key(source.rgb)
+        key = pixels_key(source.rgb) if self.remember else b""
         mask = self.probability(source.rgb, key, spec, backend, (0, 0, width, height))
         views = [mask]
         if prompt is not None and prompt.box is not None:
@@ -151,7 +162,7 @@ class Remover:
             # Without temporal hooks the matting stage only needs the box and a margin for context.
             part = (0, 0, width, height) if whole or hooks is not None else \
                 grown(window, max(8, round(0.02 * max(width, height))), width, height)
-            colour_key = key if source.colour is source.rgb else pixels_key(source.colour)
+            colour_key = key if source.colour is source.rgb or not self.remember else pixels_key(source.colour)
             alpha, part_colours = self.matte(source, (key, colour_key), mask, part, spec.input_size,
                                              foreground, adjust)
             mask = paste(alpha, part, (height, width))

@@ -104,6 +104,31 @@ def test_openvino_compiles_once_then_loads_its_cache(store, astronaut, tmp_path)
     np.testing.assert_array_equal(segment(astronaut, spec, fresh), segment(astronaut, spec, cached))
 
 
+def test_openvino_streams_give_the_same_masks_from_threads_at_once(store):
+    """Batch lanes run passes at once on throughput streams: each caller gets its own image's
+    mask, bit for bit what one pass at a time gives (batch outputs equal `alphalift remove`'s)."""
+    pytest.importorskip("openvino")
+    from concurrent.futures import ThreadPoolExecutor
+
+    from alphalift.engine.openvino import OpenVinoBackend
+
+    spec = store.catalog.get(None)
+    photos = [skimage_data.astronaut(), skimage_data.chelsea(), skimage_data.coffee(), skimage_data.rocket()]
+    alone = OpenVinoBackend(store.runtime_path(spec, "cpu"), None)
+    streams = OpenVinoBackend(store.runtime_path(spec, "cpu"), 2, streams=2)
+    assert (alone.parallel, streams.parallel) == (1, 2)
+    one_thread = OpenVinoBackend(store.runtime_path(spec, "cpu"), 1, streams=2)
+    assert one_thread.parallel == 1
+    # a share of the machine (Ray actors, ALPHALIFT_THREADS): unpinned, or every process of a
+    # node would pin its threads to the same first cores
+    assert [b.compiled.get_property("ENABLE_CPU_PINNING") for b in (streams, one_thread)] == [False, False]
+    expected = [segment(photo, spec, alone) for photo in photos]
+    with ThreadPoolExecutor(2) as lanes:
+        masks = list(lanes.map(lambda photo: segment(photo, spec, streams), photos))
+    for mask, reference in zip(masks, expected):
+        np.testing.assert_array_equal(mask, reference)
+
+
 def test_an_unusable_openvino_cache_only_costs_the_compile(store, astronaut, tmp_path, caplog):
     pytest.importorskip("openvino")
     from alphalift.engine.openvino import OpenVinoBackend

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import json
+import threading
+import time
 
 import pytest
 
@@ -86,3 +88,39 @@ def test_uris_share_one_filesystem_per_bucket_and_keep_their_paths(tmp_path):
     assert first is second, "one filesystem for every file of a root"
     assert path == str(tmp_path / "a.png") and folder == str(tmp_path)
     assert first.stat(path).size == 4 and first.uri(path) == (tmp_path / "a.png").as_uri()
+
+
+class _CountingBackend:
+    """A backend whose passes take a while and count how many run at once."""
+
+    name, device = "fake", "cpu"
+
+    def __init__(self, parallel: int | None) -> None:
+        if parallel is not None:
+            self.parallel = parallel
+        self.running = self.most = 0
+        self._lock = threading.Lock()
+
+    def run(self, batch):
+        with self._lock:
+            self.running += 1
+            self.most = max(self.most, self.running)
+        time.sleep(0.05)
+        with self._lock:
+            self.running -= 1
+        return batch
+
+
+@pytest.mark.parametrize("parallel, expected", [(None, 1), (1, 1), (2, 2), (3, 3)])
+def test_lanes_run_as_many_passes_at_once_as_the_backend_allows(parallel, expected):
+    from alphalift.batch.work import _PassesInTurn
+
+    backend = _CountingBackend(parallel)
+    shared = _PassesInTurn(backend)
+    lanes = [threading.Thread(target=shared.run, args=(i,)) for i in range(6)]
+    for lane in lanes:
+        lane.start()
+    for lane in lanes:
+        lane.join()
+    assert backend.most == expected and backend.running == 0
+    assert shared.name == "fake"  # everything else is the backend's own

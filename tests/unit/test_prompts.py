@@ -105,6 +105,23 @@ def test_points_reuse_the_model_output_of_the_same_pixels(remover: Remover, monk
     assert len(calls) == 5
 
 
+def test_a_remover_that_does_not_remember_keeps_nothing_and_cuts_out_the_same(remover, monkeypatch):
+    """A batch's Remover: no digest, no kept runs, the very same cut-outs (auto and prompted)."""
+    import alphalift.pipeline as pipeline
+
+    rgb, left, right = scene()
+    prompts = (None, Prompt(box=(2.0, 2.0, 150.0, 90.0), exclude=((RIGHT[0], RIGHT[1]),)))
+    expected = [remover.remove(rgb, model="tiny", prompt=prompt) for prompt in prompts]
+    forgetful = Remover(backend="onnxruntime", remember=False)
+    monkeypatch.setattr(pipeline, "pixels_key", lambda *a: pytest.fail("digested an image"))
+    for _ in range(2):
+        for prompt, reference in zip(prompts, expected):
+            cutout = forgetful.remove(rgb, model="tiny", prompt=prompt)
+            np.testing.assert_array_equal(cutout.mask, reference.mask)
+            np.testing.assert_array_equal(cutout.foreground, reference.foreground)
+    assert len(forgetful.probabilities) == 0 and len(forgetful.refined) == 0
+
+
 @pytest.mark.parametrize("prompt, words", [
     (Prompt(box=(10, 10, 10, 50)), "--box 10,10,10,50 is empty or inverted"),
     (Prompt(box=(50, 10, 10, 50)), "--box 50,10,10,50 is empty or inverted"),

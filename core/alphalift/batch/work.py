@@ -56,10 +56,11 @@ class _PassesInTurn:
 
 
 class SharedRemover(Remover):
-    """A Remover that ``lanes`` threads may call at once (the local engine's lanes)."""
+    """A Remover that ``lanes`` threads may call at once (the local engine's lanes); it keeps no
+    image's runs (a batch sees each image once)."""
 
     def __init__(self, *args, lanes: int = 1, **kwargs) -> None:
-        super().__init__(*args, streams=lanes, **kwargs)
+        super().__init__(*args, streams=lanes, remember=False, **kwargs)
         self._wrapped: dict[int, _PassesInTurn] = {}
 
     def backend_for(self, spec):
@@ -74,7 +75,7 @@ class Cutter:
     def __init__(self, settings: Settings, remover: Remover | None = None) -> None:
         self.settings = settings
         self.remover = remover or Remover(backend=settings.backend, threads=settings.threads,
-                                          download=settings.download)
+                                          download=settings.download, remember=False)
         self.worker = f"{socket.gethostname()}:{os.getpid()}"
 
     def load_model(self) -> None:

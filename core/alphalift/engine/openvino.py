@@ -50,6 +50,9 @@ class OpenVinoBackend:
                 {"PERFORMANCE_HINT": "THROUGHPUT", "NUM_STREAMS": str(streams)}
             if threads:
                 config["INFERENCE_NUM_THREADS"] = str(threads)
+                # A share of the machine: OpenVINO would pin its threads to the first cores, the
+                # same ones in every process (two 1-thread Ray actors on one core, half speed).
+                config["ENABLE_CPU_PINNING"] = "NO"
             self.compiled = _compile(core, path, config, cache_dir)
         except Exception as exc:
             raise EngineError(f"OpenVINO could not compile the model: {exc}",

@@ -37,6 +37,10 @@ class RecentCache:
                 self._items.move_to_end(key)
             return value
 
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._items)
+
     def put(self, key: tuple, value: object) -> None:
         if self.entries <= 0:
             return
