@@ -64,20 +64,27 @@ class Remover:
         self.remember = remember
         self._backends: dict[str, Backend] = {}
         self._lock = threading.Lock()
-        kept = 1 if remember else 0
-        self.probabilities = RecentCache(entries=4 * kept)  # the model's last outputs (read-only)
-        self.refined = RecentCache(entries=2 * kept)  # the matting stage's last runs (matting/partial.py)
+        # the model's last outputs (read-only) and the matting stage's last runs (matting/partial.py)
+        self.probabilities = RecentCache(entries=4 if remember else 0)
+        self.refined = RecentCache(entries=2 if remember else 0)
 
     def backend_for(self, spec: ModelSpec) -> Backend:
         with self._lock:
             backend = self._backends.get(spec.name)
             if backend is None:
-                name = preferred_backend_name(spec, self.backend_choice)
-                backend = create_backend(
-                    name, lambda device: self.store.runtime_path(spec, device, self.download),
-                    self.threads, self.store.compiled_cache, self.streams)
+                backend = self.new_backend(spec)
                 self._backends[spec.name] = backend
             return backend
+
+    def new_backend(self, spec: ModelSpec) -> Backend:
+        """The backend for ``spec``, built once per model (a subclass may wrap it)."""
+        name = preferred_backend_name(spec, self.backend_choice)
+        return create_backend(name, lambda device: self.store.runtime_path(spec, device, self.download),
+                              self.threads, self.store.compiled_cache, self.streams)
+
+    def _key_of(self, pixels: np.ndarray) -> bytes:
+        """The key the caches know ``pixels`` by; nothing to digest for a Remover that keeps nothing."""
+        return pixels_key(pixels) if self.remember else b""
 
     def probability(self, rgb: np.ndarray, key: bytes, spec: ModelSpec, backend: Backend,
                     window: Window) -> np.ndarray:
@@ -139,7 +146,7 @@ class Remover:
         window = box_window(prompt.box if prompt else None, width, height)
         whole = window == (0, 0, width, height)
         inside = None if prompt is None else box_alpha(prompt.box, width, height)
-        key = pixels_key(source.rgb) if self.remember else b""
+        key = self._key_of(source.rgb)
         mask = self.probability(source.rgb, key, spec, backend, (0, 0, width, height))
         views = [mask]
         if prompt is not None and prompt.box is not None:
@@ -162,7 +169,7 @@ class Remover:
             # Without temporal hooks the matting stage only needs the box and a margin for context.
             part = (0, 0, width, height) if whole or hooks is not None else \
                 grown(window, max(8, round(0.02 * max(width, height))), width, height)
-            colour_key = key if source.colour is source.rgb or not self.remember else pixels_key(source.colour)
+            colour_key = key if source.colour is source.rgb else self._key_of(source.colour)
             alpha, part_colours = self.matte(source, (key, colour_key), mask, part, spec.input_size,
                                              foreground, adjust)
             mask = paste(alpha, part, (height, width))

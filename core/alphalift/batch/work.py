@@ -61,12 +61,9 @@ class SharedRemover(Remover):
 
     def __init__(self, *args, lanes: int = 1, **kwargs) -> None:
         super().__init__(*args, streams=lanes, remember=False, **kwargs)
-        self._wrapped: dict[int, _PassesInTurn] = {}
 
-    def backend_for(self, spec):
-        backend = super().backend_for(spec)
-        with self._lock:
-            return self._wrapped.setdefault(id(backend), _PassesInTurn(backend))
+    def new_backend(self, spec):
+        return _PassesInTurn(super().new_backend(spec))
 
 
 class Cutter:
