@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import queue
 import sys
 from pathlib import Path
@@ -51,10 +50,8 @@ class OpenVinoBackend:
                 {"PERFORMANCE_HINT": "THROUGHPUT", "NUM_STREAMS": str(streams)}
             if threads:
                 config["INFERENCE_NUM_THREADS"] = str(threads)
-            if threads and threads < usable_cores():
                 # A share of the machine: OpenVINO would pin its threads to the first cores, the
                 # same ones in every process (two 1-thread Ray actors on one core, half speed).
-                # With every core, pinning stays: unpinned passes cost ~11 % more CPU.
                 config["ENABLE_CPU_PINNING"] = "NO"
             self.compiled = _compile(core, path, config, cache_dir)
         except Exception as exc:
@@ -76,14 +73,6 @@ class OpenVinoBackend:
             return np.array(result[self.output], copy=True)
         finally:
             self._requests.put(request)
-
-
-def usable_cores() -> int:
-    """The cores this process may run on (its affinity mask, e.g. under taskset or a cgroup)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):  # macOS, Windows
-        return os.cpu_count() or 1
 
 
 def _compile(core, path: Path, config: dict, cache_dir: Path | None):
