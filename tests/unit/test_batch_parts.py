@@ -13,7 +13,7 @@ from alphalift.batch.listing import translate
 from alphalift.batch.manifest import Manifest, Row
 from alphalift.batch.naming import output_names
 from alphalift.batch.progress import Progress
-from alphalift.batch.ray_engine import ENV_PASSED, connect, pool_shape
+from alphalift.batch.ray_engine import pool_shape
 from alphalift.batch.engine import EngineOptions
 from alphalift.batch.storage import LocalStore
 from alphalift.errors import AlphaLiftError
@@ -76,27 +76,6 @@ def test_ray_pool_shape():
     assert pool_shape({"CPU": 16.0, "GPU": 1.0}, 1, EngineOptions(gpus_per_worker=0.5)) == (2, 8.0)
     with pytest.raises(AlphaLiftError, match="need 2 GPUs; the Ray cluster has 1"):
         pool_shape({"CPU": 16.0, "GPU": 1.0}, 1, EngineOptions(workers=2, gpus_per_worker=1))
-
-
-@pytest.mark.parametrize("users, expected", [(None, "0"), ("7", "7")])
-def test_ray_workers_run_at_normal_priority_unless_the_user_says(monkeypatch, users, expected):
-    """Ray starts workers at nice 15 (a cut-out took ~15 % longer); every worker of the job gets
-    RAY_worker_niceness through the job's runtime_env, the user's own value first."""
-    seen: dict = {}
-
-    class FakeRay:
-        def init(self, **kwargs):
-            seen.update(kwargs)
-
-    for name in (*ENV_PASSED, "RAY_ADDRESS"):
-        monkeypatch.delenv(name, raising=False)
-    if users is None:
-        monkeypatch.delenv("RAY_worker_niceness", raising=False)
-    else:
-        monkeypatch.setenv("RAY_worker_niceness", users)
-    monkeypatch.setenv("ALPHALIFT_THREADS", "3")
-    connect(FakeRay(), None)
-    assert seen["runtime_env"]["env_vars"] == {"RAY_worker_niceness": expected, "ALPHALIFT_THREADS": "3"}
 
 
 def test_uris_share_one_filesystem_per_bucket_and_keep_their_paths(tmp_path):

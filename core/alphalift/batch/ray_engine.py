@@ -26,7 +26,6 @@ from .local import cut_in_lanes
 from .work import Cutter, Job, Settings, SharedRemover
 
 ENV_PASSED = ("ALPHALIFT_HOME", "ALPHALIFT_BACKEND", "ALPHALIFT_THREADS", "ALPHALIFT_MAX_PIXELS")
-WORKER_NICENESS = "RAY_worker_niceness"  # Ray's setting, read by each worker as it starts
 MAX_BLOCKS = 2000  # blocks of the input list: small enough to stream, few enough to plan fast
 ACTOR_START_S = 900  # to start every actor, a first download of the model included
 BATCH = 2 * LANES  # images an actor takes at once: its lanes stay busy, a lost actor costs few
@@ -73,10 +72,6 @@ def connect(ray, address: str | None) -> None:
     """Join the cluster at ``address`` (else RAY_ADDRESS, else start one here), passing the
     ALPHALIFT_* settings of this shell to every worker of the job."""
     env = {name: os.environ[name] for name in ENV_PASSED if name in os.environ}
-    # Ray lowers its workers' priority (nice 15) so its own services stay responsive; our actors
-    # are the job, and at nice 15 a cut-out took ~15 % longer even on an idle node. The user's
-    # own RAY_worker_niceness still wins.
-    env[WORKER_NICENESS] = os.environ.get(WORKER_NICENESS, "0")
     verbose = logging.getLogger("alphalift").isEnabledFor(logging.DEBUG)
     kwargs = {"runtime_env": {"env_vars": env},
               "logging_level": logging.INFO if verbose else logging.ERROR,
