@@ -179,11 +179,14 @@ def run_remove(args: argparse.Namespace) -> int:
 
     limit = args.max_pixels or max_pixels()  # a bad ALPHALIFT_* variable: one line, nothing done
     prompt = command_line_prompt(args)
-    remover = Remover(backend=backend_setting(args.backend), threads=thread_count(args.threads),
-                      download=not args.offline)
     from .video.run import is_video_run, run_video
 
-    if is_video_run(args):  # a folder with --sequence, or movie files: one shot each
+    video = is_video_run(args)
+    # Stills are each cut out once: nothing to remember. A shot's frames may repeat (a hold in an
+    # animation), and then the last run is reused.
+    remover = Remover(backend=backend_setting(args.backend), threads=thread_count(args.threads),
+                      download=not args.offline, remember=video)
+    if video:  # a folder with --sequence, or movie files: one shot each
         return run_video(args, remover, limit)
     files = gather_inputs(args)
     background = parse_colour(args.bg) if args.bg else None

@@ -162,3 +162,23 @@ def test_models_commands(tiny_home, tiny_model):
 def test_version():
     result = run_cli("--version")
     assert result.returncode == 0 and result.stdout.startswith("alphalift ")
+
+
+def test_stills_are_not_remembered_but_a_shots_frames_are(tiny_home, photo, tmp_path, monkeypatch):
+    """Each still is cut out once, so the CLI keeps no digest or copy of it; a shot's frames may
+    repeat (a hold), so a sequence run remembers its last frames."""
+    import alphalift.pipeline
+
+    digested: list[tuple[int, ...]] = []
+    real_key = alphalift.pipeline.pixels_key
+    monkeypatch.setattr(alphalift.pipeline, "pixels_key",
+                        lambda pixels: digested.append(pixels.shape) or real_key(pixels))
+    assert main(["remove", str(photo), "--out-dir", str(tmp_path / "stills"), "--model", "tiny"]) == 0
+    assert digested == [] and (tmp_path / "stills" / "photo.png").exists()
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    for index in (1, 2):
+        Image.open(photo).save(frames / f"frame_{index}.png")
+    assert main(["remove", str(frames), "--sequence", "--out-dir", str(tmp_path / "shot"),
+                 "--model", "tiny"]) == 0
+    assert (90, 120, 3) in digested
