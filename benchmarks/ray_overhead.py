@@ -3,8 +3,8 @@
 
     python benchmarks/ray_overhead.py [--seconds 60] [--workers 1]
 
-Starts Ray the way `alphalift batch --engine ray` does (the engine's own `connect` and Ray Data
-settings, an actor pool of the same shape) but the actors only sleep: every CPU second then
+Starts Ray the way `alphalift batch --engine ray` does (the engine's own `connect`, its Ray Data
+switches, an actor pool of the engine's shape) but the actors only sleep: every CPU second then
 spent is Ray's. Samples the CPU time of this process and of every process it started (GCS,
 raylet, agents, Ray Data's actors, the pool's actors) from /proc, and reports the start-up (until
 the first block is back) and the steady state after it, in cores, per process. Wall-clock
@@ -95,7 +95,8 @@ def main() -> int:
     except ImportError:
         print("skipped: Ray is not installed (pip install 'alphalift[ray]')")
         return 0
-    from alphalift.batch.ray_engine import BATCH, connect, quiet_backend_logs
+    from alphalift.batch.engine import EngineOptions
+    from alphalift.batch.ray_engine import BATCH, connect, pool_shape, quiet_backend_logs
 
     ledger = CpuLedger()
     started = time.perf_counter()
@@ -105,11 +106,13 @@ def main() -> int:
     context.enable_progress_bars = False
     context.print_on_execution_start = False
     context.enable_auto_log_stats = False
-    blocks = max(2, math.ceil(args.seconds / BLOCK_S) * args.workers)
+    nodes = sum(1 for node in ray.nodes() if node.get("Alive"))
+    workers, cpus = pool_shape(ray.cluster_resources(), nodes, EngineOptions(workers=args.workers))
+    blocks = max(2, math.ceil(args.seconds / BLOCK_S) * workers)
     items = [{"input": f"image{i}", "output": ""} for i in range(blocks * BATCH)]
     dataset = ray.data.from_items(items, override_num_blocks=blocks).map_batches(
-        Sleeper, batch_size=None, compute=ActorPoolStrategy(size=args.workers, max_tasks_in_flight_per_actor=1),
-        num_cpus=os.cpu_count() / args.workers, batch_format="numpy")
+        Sleeper, batch_size=None, compute=ActorPoolStrategy(size=workers, max_tasks_in_flight_per_actor=1),
+        num_cpus=cpus, batch_format="numpy")
     first = None
     for _ in dataset.iter_batches(batch_size=None, batch_format="numpy"):
         ledger.sample()
