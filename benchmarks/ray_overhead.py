@@ -96,16 +96,14 @@ def main() -> int:
         print("skipped: Ray is not installed (pip install 'alphalift[ray]')")
         return 0
     from alphalift.batch.engine import EngineOptions
-    from alphalift.batch.ray_engine import BATCH, connect, pool_shape, quiet_backend_logs
+    from alphalift.batch.ray_engine import (BATCH, connect, pool_shape, quiet_backend_logs,
+                                            quiet_data_context)
 
     ledger = CpuLedger()
     started = time.perf_counter()
     quiet_backend_logs()
     connect(ray, None)
-    context = DataContext.get_current()
-    context.enable_progress_bars = False
-    context.print_on_execution_start = False
-    context.enable_auto_log_stats = False
+    quiet_data_context(DataContext.get_current())
     nodes = sum(1 for node in ray.nodes() if node.get("Alive"))
     workers, cpus = pool_shape(ray.cluster_resources(), nodes, EngineOptions(workers=args.workers))
     blocks = max(2, math.ceil(args.seconds / BLOCK_S) * workers)

@@ -17,6 +17,7 @@ import math
 import os
 from collections.abc import Iterator
 from dataclasses import asdict
+from typing import TYPE_CHECKING
 
 from ..errors import AlphaLiftError
 from .engine import EngineOptions, RecordFn
@@ -25,10 +26,21 @@ from .local import DEFAULT_LANES as LANES
 from .local import cut_in_lanes
 from .work import Cutter, Job, Settings, SharedRemover
 
+if TYPE_CHECKING:
+    from ray.data import DataContext
+
 ENV_PASSED = ("ALPHALIFT_HOME", "ALPHALIFT_BACKEND", "ALPHALIFT_THREADS", "ALPHALIFT_MAX_PIXELS")
 MAX_BLOCKS = 2000  # blocks of the input list: small enough to stream, few enough to plan fast
 ACTOR_START_S = 900  # to start every actor, a first download of the model included
 BATCH = 2 * LANES  # images an actor takes at once: its lanes stay busy, a lost actor costs few
+
+
+def quiet_data_context(context: DataContext) -> DataContext:
+    """Ray Data's own progress bars and execution logs off: ours counts images, not blocks."""
+    context.enable_progress_bars = False
+    context.print_on_execution_start = False
+    context.enable_auto_log_stats = False
+    return context
 
 
 class RayMissingError(AlphaLiftError):
@@ -140,10 +152,7 @@ class RayEngine:
              record: RecordFn) -> None:
         from ray.data import ActorPoolStrategy, DataContext
 
-        context = DataContext.get_current()
-        context.enable_progress_bars = False  # ours counts images, not blocks
-        context.print_on_execution_start = False
-        context.enable_auto_log_stats = False
+        context = quiet_data_context(DataContext.get_current())
         if hasattr(context, "wait_for_min_actors_s"):
             # every actor holds its model before any image is handed out, so work spreads over
             # all of them from the start; a pool the cluster cannot place fails with a message
