@@ -5,7 +5,7 @@
         ../shared/datasets/ecssd-dev/image /tmp/seq20 --frames 20
     python benchmarks/video.py /tmp/seq20                      # the sequences as made
     python benchmarks/video.py /tmp/seq20 --cuts               # pairs joined by a hard cut
-    python benchmarks/video.py /tmp/seq80 --stride 4 --frames 20   # fast motion: every 4th frame
+    python benchmarks/video.py /tmp/seq20 --stride 3           # fast motion: every 3rd frame
     python benchmarks/video.py --memory 500                    # peak RSS over a 500-frame shot
 
 Prints, per clip and in total, for each mode: mean per-frame SAD (/1000) and MSE (x1000), dtSSD

@@ -2,29 +2,14 @@
 # Drives AlphaLift's procedures on $ALPHALIFT_TEST_DIR/photo.png and records what happened.
 import json
 import os
+import sys
 
 from gi.repository import Gegl, Gimp, Gio
 
 folder = os.environ["ALPHALIFT_TEST_DIR"]
+sys.path.insert(0, folder)
+from gimp_procedures import run  # noqa: E402  (copied beside this script)
 report = {}
-
-
-def run(name, image, drawables, **properties):
-    procedure = Gimp.get_pdb().lookup_procedure(name)
-    if procedure is None:
-        return "missing", ""
-    config = procedure.create_config()
-    config.set_property("run-mode", Gimp.RunMode.NONINTERACTIVE)
-    config.set_property("image", image)
-    config.set_core_object_array("drawables", drawables)
-    for key, value in properties.items():
-        config.set_property(key, value)
-    result = procedure.run(config)
-    status = result.index(0)
-    message = ""
-    if status != Gimp.PDBStatusType.SUCCESS and result.length() > 1:
-        message = str(result.index(1))
-    return status.value_nick, message
 
 
 def shared_workers():

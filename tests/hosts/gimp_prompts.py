@@ -3,28 +3,15 @@
 # $ALPHALIFT_TEST_DIR/discs.png (two red discs), runs AlphaLift, and dumps what happened as raw files.
 import json
 import os
+import sys
 
 from gi.repository import Gegl, Gimp, Gio
 
 folder = os.environ["ALPHALIFT_TEST_DIR"]
+sys.path.insert(0, folder)
+from gimp_procedures import run  # noqa: E402  (copied beside this script)
 OFFSET = (30, 20)  # the layer sits here on a larger canvas: image and layer pixels differ
 report = {}
-
-
-def run(name, image, drawables, **properties):
-    procedure = Gimp.get_pdb().lookup_procedure(name)
-    if procedure is None:
-        return "missing", ""
-    config = procedure.create_config()
-    config.set_property("run-mode", Gimp.RunMode.NONINTERACTIVE)
-    config.set_property("image", image)
-    config.set_core_object_array("drawables", drawables)
-    for key, value in properties.items():
-        config.set_property(key, value)
-    result = procedure.run(config)
-    status = result.index(0)
-    message = str(result.index(1)) if status != Gimp.PDBStatusType.SUCCESS and result.length() > 1 else ""
-    return status.value_nick, message
 
 
 def discs():

@@ -33,6 +33,7 @@ def gimp_results(trixie, tmp_path_factory):
     shutil.copytree(PROJECT / "plugins/gimp/gimpfu_shim", plugin / "gimpfu_shim")
     shutil.copy2(PROJECT / "tests/hosts/gimpfu_all_types.py", plugin / "alphalift-all-types.py")
     (plugin / "alphalift-all-types.py").chmod(0o755)
+    shutil.copy2(PROJECT / "tests" / "hosts" / "gimp_procedures.py", work / "gimp_procedures.py")
     for script in ("gimp_batch.py", "gimp_dump.py"):
         shutil.copy2(PROJECT / "tests" / "hosts" / script, work / script)
         ran = trixie.run(f"gimp-console-3.0 -i --quit --batch-interpreter python-fu-eval -b - "
@@ -173,7 +174,8 @@ def gimp_prompts(trixie, tmp_path_factory):
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     write_discs(work / "discs.png")
-    shutil.copy2(PROJECT / "tests" / "hosts" / "gimp_prompts.py", work / "gimp_prompts.py")
+    for script in ("gimp_procedures.py", "gimp_prompts.py"):
+        shutil.copy2(PROJECT / "tests" / "hosts" / script, work / script)
     ran = trixie.run(f"gimp-console-3.0 -i --quit --batch-interpreter python-fu-eval -b - "
                      f"< {PROMPTS}/gimp_prompts.py", ALPHALIFT_TEST_DIR=PROMPTS)
     assert ran.returncode == 0, ran.stderr[-3000:]
