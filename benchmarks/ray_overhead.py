@@ -96,7 +96,7 @@ def main() -> int:
         print("skipped: Ray is not installed (pip install 'alphalift[ray]')")
         return 0
     from alphalift.batch.engine import EngineOptions
-    from alphalift.batch.ray_engine import (BATCH, connect, pool_shape, quiet_backend_logs,
+    from alphalift.batch.ray_engine import (BATCH, cluster_pool_shape, connect, quiet_backend_logs,
                                             quiet_data_context)
 
     ledger = CpuLedger()
@@ -104,8 +104,7 @@ def main() -> int:
     quiet_backend_logs()
     connect(ray, None)
     quiet_data_context(DataContext.get_current())
-    nodes = sum(1 for node in ray.nodes() if node.get("Alive"))
-    workers, cpus = pool_shape(ray.cluster_resources(), nodes, EngineOptions(workers=args.workers))
+    workers, cpus = cluster_pool_shape(ray, EngineOptions(workers=args.workers))
     blocks = max(2, math.ceil(args.seconds / BLOCK_S) * workers)
     items = [{"input": f"image{i}", "output": ""} for i in range(blocks * BATCH)]
     dataset = ray.data.from_items(items, override_num_blocks=blocks).map_batches(

@@ -33,18 +33,26 @@ def gimp_results(trixie, tmp_path_factory):
     shutil.copytree(PROJECT / "plugins/gimp/gimpfu_shim", plugin / "gimpfu_shim")
     shutil.copy2(PROJECT / "tests/hosts/gimpfu_all_types.py", plugin / "alphalift-all-types.py")
     (plugin / "alphalift-all-types.py").chmod(0o755)
-    shutil.copy2(PROJECT / "tests" / "hosts" / "gimp_procedures.py", work / "gimp_procedures.py")
-    for script in ("gimp_batch.py", "gimp_dump.py"):
+    output, report = drive_gimp(trixie, WORK, ("gimp_batch.py", "gimp_dump.py"), tmp_path_factory)
+    return output, report, json.loads((output / "dump.json").read_text())
+
+
+def drive_gimp(trixie, folder: str, scripts: tuple[str, ...], tmp_path_factory) -> tuple[Path, dict]:
+    """Run each script of tests/hosts/ in real GIMP on ``folder`` (in the chroot), in turn, with
+    their shared gimp_procedures.py beside them; (a copy of the folder, its report.json)."""
+    work = trixie.path(folder)
+    for script in ("gimp_procedures.py", *scripts):
         shutil.copy2(PROJECT / "tests" / "hosts" / script, work / script)
+    for script in scripts:
         ran = trixie.run(f"gimp-console-3.0 -i --quit --batch-interpreter python-fu-eval -b - "
-                         f"< {WORK}/{script}", ALPHALIFT_TEST_DIR=WORK)
+                         f"< {folder}/{script}", ALPHALIFT_TEST_DIR=folder)
         assert ran.returncode == 0, ran.stderr[-3000:]
     report = json.loads((work / "report.json").read_text())
     assert "exception" not in report, report.get("exception")
     output = tmp_path_factory.mktemp("gimp")
     for item in work.iterdir():
         shutil.copy2(item, output / item.name)
-    return output, report, json.loads((work / "dump.json").read_text())
+    return output, report
 
 
 def plane(folder: Path, name: str, size: list[int]) -> np.ndarray:
@@ -174,17 +182,7 @@ def gimp_prompts(trixie, tmp_path_factory):
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     write_discs(work / "discs.png")
-    for script in ("gimp_procedures.py", "gimp_prompts.py"):
-        shutil.copy2(PROJECT / "tests" / "hosts" / script, work / script)
-    ran = trixie.run(f"gimp-console-3.0 -i --quit --batch-interpreter python-fu-eval -b - "
-                     f"< {PROMPTS}/gimp_prompts.py", ALPHALIFT_TEST_DIR=PROMPTS)
-    assert ran.returncode == 0, ran.stderr[-3000:]
-    report = json.loads((work / "report.json").read_text())
-    assert "exception" not in report, report.get("exception")
-    output = tmp_path_factory.mktemp("gimp-prompts")
-    for item in work.iterdir():
-        shutil.copy2(item, output / item.name)
-    return output, report
+    return drive_gimp(trixie, PROMPTS, ("gimp_prompts.py",), tmp_path_factory)
 
 
 def prompted(folder: Path, report: dict, key: str) -> np.ndarray:

@@ -135,6 +135,12 @@ def pool_shape(resources: dict, nodes: int, options: EngineOptions) -> tuple[int
     return workers, float(math.floor(share)) if share >= 1 else round(share, 3)
 
 
+def cluster_pool_shape(ray, options: EngineOptions) -> tuple[int, float]:
+    """pool_shape for the cluster ``ray`` is connected to (its resources and live nodes)."""
+    nodes = sum(1 for node in ray.nodes() if node.get("Alive"))
+    return pool_shape(ray.cluster_resources(), nodes, options)
+
+
 class RayEngine:
     def run(self, jobs: list[Job], settings: Settings, options: EngineOptions,
             record: RecordFn) -> None:
@@ -157,8 +163,7 @@ class RayEngine:
             # every actor holds its model before any image is handed out, so work spreads over
             # all of them from the start; a pool the cluster cannot place fails with a message
             context.wait_for_min_actors_s = ACTOR_START_S
-        nodes = sum(1 for node in ray.nodes() if node.get("Alive"))
-        workers, cpus = pool_shape(ray.cluster_resources(), nodes, options)
+        workers, cpus = cluster_pool_shape(ray, options)
         from ..engine import thread_count
 
         # --threads / ALPHALIFT_THREADS, else the actor's share of its node's cores
